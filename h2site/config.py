@@ -1,0 +1,124 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+The configuration: one frozen value built from the command line, checked
+completely before anything starts, and passed down explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .devcert import ensureDevCertificate, stateDirectory
+from .endpoints import ListenSpec, escape, parseListen
+from .errors import ConfigError
+from .tls import utcNow
+
+__all__ = ["DEFAULT_PORT", "Config", "buildConfig", "checkSiteDir"]
+
+#: With no --port: HTTPS on this machine only, with the development certificate.
+DEFAULT_PORT = "ssl:port=8443:interface=127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Config:
+    """
+    Everything h2site needs to start.
+
+    @ivar siteDir: absolute path of the site folder.
+    @ivar listen: where to listen, in the order given.
+    @ivar accessLog: C{None} for twistd's log, C{-} for standard output, or a
+        file path.
+    @ivar devCertificate: the development certificate's path when h2site
+        chose the default port, else L{None}.
+    """
+
+    siteDir: str
+    listen: tuple[ListenSpec, ...]
+    accessLog: str | None
+    devCertificate: str | None = None
+
+
+def checkSiteDir(siteDir: str) -> str:
+    """
+    Check that C{siteDir} is a site h2site can serve.
+
+    @return: its absolute path.
+    @raise ConfigError: if it is missing, empty, or has no
+        C{templates/index.html}.
+    """
+    path = os.path.abspath(siteDir)
+    if not os.path.isdir(path):
+        raise ConfigError(
+            f"site folder {path!r} does not exist; pass --site DIR "
+            f"(a folder with templates/index.html and static/)"
+        )
+    try:
+        empty = not os.listdir(path)
+    except PermissionError:
+        raise ConfigError(
+            f"site folder {path!r} is not readable by this user"
+        ) from None
+    if empty:
+        raise ConfigError(
+            f"site folder {path!r} is empty; it needs templates/index.html "
+            f"(and static/ for files)"
+        )
+    if not os.path.isfile(os.path.join(path, "templates", "index.html")):
+        raise ConfigError(
+            f"site folder {path!r} has no templates/index.html; "
+            f"h2site renders it as the home page"
+        )
+    return path
+
+
+def _checkAccessLog(accessLog: str | None) -> str | None:
+    if accessLog is None or accessLog == "-":
+        return accessLog
+    path = os.path.abspath(accessLog)
+    parent = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise ConfigError(f"--access-log {accessLog!r} is a folder; give a file path")
+    if not os.path.isdir(parent):
+        raise ConfigError(
+            f"--access-log {accessLog!r}: folder {parent!r} does not exist"
+        )
+    if not os.access(path if os.path.exists(path) else parent, os.W_OK):
+        raise ConfigError(f"--access-log {accessLog!r} is not writable by this user")
+    return path
+
+
+def buildConfig(
+    siteDir: str,
+    ports: Sequence[str],
+    accessLog: str | None,
+    environ: Mapping[str, str],
+) -> Config:
+    """
+    Check the options and build the L{Config}.
+
+    With no ports, listen on L{DEFAULT_PORT} with a development certificate
+    generated once into the state folder and reused.
+
+    @raise ConfigError: with a sentence saying what is wrong and what to do.
+    """
+    site = checkSiteDir(siteDir)
+    devCertificate = None
+    if ports:
+        listen = tuple(parseListen(p) for p in ports)
+    else:
+        keyPath, certPath, _ = ensureDevCertificate(stateDirectory(environ), utcNow())
+        devCertificate = str(certPath)
+        listen = (
+            parseListen(
+                f"{DEFAULT_PORT}:privateKey={escape(str(keyPath))}"
+                f":certKey={escape(str(certPath))}"
+            ),
+        )
+    return Config(
+        siteDir=site,
+        listen=listen,
+        accessLog=_checkAccessLog(accessLog),
+        devCertificate=devCertificate,
+    )

@@ -1,0 +1,142 @@
+# -*- test-case-name: tests.test_endpoints -*-
+"""
+Endpoint strings: read the user's C{--port} values and take TLS into h2site's
+own hands, so every TLS listener gets ALPN (C{h2}) and h2site's TLS policy.
+
+Twisted's own C{ssl:} parser builds a C{CertificateOptions} with no ALPN, so a
+browser would never be offered HTTP/2.  We therefore read C{ssl:} strings
+ourselves, listen on the equivalent C{tcp:} endpoint, and wrap the factory in
+TLS with L{h2site.tls.certificateOptions}.  Every other endpoint type (C{tcp:},
+C{unix:}, C{systemd:}, ...) is passed to Twisted unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ConfigError
+from .tls import KeyAndChain, loadKeyAndChain
+
+__all__ = ["ListenSpec", "escape", "parseListen", "splitDescription"]
+
+#: Positional arguments of Twisted's C{ssl:} endpoint, in its order.
+_SSL_POSITIONAL = (
+    "port",
+    "privateKey",
+    "certKey",
+    "sslmethod",
+    "interface",
+    "backlog",
+    "extraCertChain",
+    "dhParameters",
+)
+
+
+@dataclass(frozen=True)
+class ListenSpec:
+    """
+    One place to listen.
+
+    @ivar description: the endpoint string as the user wrote it.
+    @ivar plain: the endpoint string Twisted listens on (TLS stripped).
+    @ivar tls: the key and certificates to wrap the listener in, or L{None}
+        for a plain-text listener.
+    """
+
+    description: str
+    plain: str
+    tls: KeyAndChain | None
+
+
+def splitDescription(description: str) -> tuple[list[str], dict[str, str]]:
+    """
+    Split an endpoint string the way Twisted does: C{:} separates arguments,
+    the first unescaped C{=} makes a keyword argument, and a backslash escapes
+    the next character.
+
+    @return: the positional arguments (the endpoint type first) and the
+        keyword arguments.
+    """
+    parts: list[list[tuple[str, bool]]] = [[]]
+    chars = iter(description)
+    for ch in chars:
+        if ch == "\\":
+            parts[-1].append((next(chars, ""), True))
+        elif ch == ":":
+            parts.append([])
+        else:
+            parts[-1].append((ch, False))
+    args: list[str] = []
+    kwargs: dict[str, str] = {}
+    for part in parts:
+        split = next(
+            (i for i, (c, esc) in enumerate(part) if c == "=" and not esc), None
+        )
+        if split is None:
+            args.append("".join(c for c, _ in part))
+        else:
+            key = "".join(c for c, _ in part[:split])
+            kwargs[key] = "".join(c for c, _ in part[split + 1 :])
+    return args, kwargs
+
+
+def escape(value: str) -> str:
+    """
+    Quote a value for use inside an endpoint string.
+    """
+    return value.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=")
+
+
+def parseListen(description: str) -> ListenSpec:
+    """
+    Check one C{--port} value and load any certificate it names.
+
+    @raise ConfigError: for an empty or unparsable string, a bad port number,
+        an unsupported C{ssl:} argument, or a bad key or certificate.
+    """
+    args, kwargs = splitDescription(description)
+    kind = args[0].strip().lower() if args else ""
+    if not kind:
+        raise ConfigError(
+            f"--port {description!r} has no endpoint type; "
+            f"use e.g. ssl:port=8443:privateKey=key.pem:certKey=cert.pem or tcp:8080"
+        )
+    if kind != "ssl":
+        return ListenSpec(description=description, plain=description, tls=None)
+    if len(args) - 1 > len(_SSL_POSITIONAL):
+        raise ConfigError(f"--port {description!r} has too many ':' arguments")
+    for name, value in zip(_SSL_POSITIONAL, args[1:], strict=False):
+        if name in kwargs:
+            raise ConfigError(f"--port {description!r} gives {name} twice")
+        kwargs[name] = value
+    unknown = set(kwargs) - set(_SSL_POSITIONAL)
+    if unknown:
+        raise ConfigError(
+            f"--port {description!r}: unknown ssl: argument "
+            f"{sorted(unknown)[0]!r}; known: port, interface, backlog, "
+            f"privateKey, certKey, extraCertChain"
+        )
+    for ignored in ("sslmethod", "dhParameters"):
+        if ignored in kwargs:
+            raise ConfigError(
+                f"--port {description!r}: {ignored}= is not supported; h2site "
+                f"chooses TLS versions and key exchange itself (TLS 1.2+, ECDHE)"
+            )
+    port = kwargs.get("port", "")
+    if not port.isdigit() or int(port) > 65535:
+        raise ConfigError(
+            f"--port {description!r}: port {port!r} is not a number from 0 to 65535"
+        )
+    backlog = kwargs.get("backlog", "50")
+    if not backlog.isdigit():
+        raise ConfigError(
+            f"--port {description!r}: backlog {backlog!r} is not a number"
+        )
+    privateKey = kwargs.get("privateKey", "server.pem")
+    material = loadKeyAndChain(
+        privateKey, kwargs.get("certKey", privateKey), kwargs.get("extraCertChain")
+    )
+    plain = f"tcp:port={port}:backlog={backlog}"
+    if kwargs.get("interface"):
+        plain += f":interface={escape(kwargs['interface'])}"
+    return ListenSpec(description=description, plain=plain, tls=material)

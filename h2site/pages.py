@@ -1,0 +1,147 @@
+# -*- test-case-name: tests.test_pages -*-
+"""
+Render the site's Jinja2 templates, once, at start-up.
+
+A static site's pages do not depend on the request, so every page is rendered
+when the server starts.  That makes a template typo (an undefined name under
+C{StrictUndefined}, a syntax error, a C{static_url} naming a missing file) stop
+the server at start-up with the template's name and line, instead of failing
+one visitor at request time; and it leaves nothing to do per request but send
+bytes that are already there.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import jinja2
+
+from .errors import ConfigError
+from .preload import findAssets, linkHeaderValues
+
+__all__ = [
+    "NOT_FOUND_TEMPLATE",
+    "RenderedPage",
+    "StaticURL",
+    "renderPages",
+    "routeForTemplate",
+    "staticURLFactory",
+]
+
+NOT_FOUND_TEMPLATE = "404.html"
+
+StaticURL = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """
+    A page ready to send.
+
+    @ivar url: the path it is served at (C{/}, C{/about}).
+    @ivar template: the template it was rendered from.
+    @ivar body: the UTF-8 HTML.
+    @ivar links: C{Link} header values for the assets the page needs.
+    """
+
+    url: str
+    template: str
+    body: bytes
+    links: tuple[str, ...]
+
+
+def routeForTemplate(name: str) -> str | None:
+    """
+    The URL path a template is served at, or L{None} if it is not served.
+
+    C{index.html} is C{/}, C{about.html} is C{/about}, C{blog/index.html} is
+    C{/blog/}, C{blog/post.html} is C{/blog/post}.  Templates with any path
+    segment starting with C{_} (layouts, partials) or C{.}, templates that
+    are not C{.html}, and C{404.html} (which answers for missing pages) are
+    never served.
+    """
+    if not name.endswith(".html") or name == NOT_FOUND_TEMPLATE:
+        return None
+    segments = name.split("/")
+    if any(not s or s[0] in "_." for s in segments):
+        return None
+    stem = name[: -len(".html")]
+    if stem == "index":
+        return "/"
+    if stem.endswith("/index"):
+        return "/" + stem[: -len("index")]
+    return "/" + stem
+
+
+def staticURLFactory(staticDir: str | None, prefix: str = "/static/") -> StaticURL:
+    """
+    Build the C{static_url()} template helper.
+
+    It checks that the file exists, so a template that names a missing asset
+    stops the server at start-up rather than serving a broken page.
+    """
+
+    def staticURL(path: str) -> str:
+        clean = posixpath.normpath("/" + path).lstrip("/")
+        if staticDir is None or not os.path.isfile(os.path.join(staticDir, clean)):
+            raise ConfigError(
+                f"static_url({path!r}) names a file that is not in the site's "
+                f"static folder"
+            )
+        return prefix + quote(clean)
+
+    return staticURL
+
+
+def _environment(templatesDir: str, staticURL: StaticURL) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templatesDir),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals["static_url"] = staticURL
+    return env
+
+
+def _render(env: jinja2.Environment, name: str, url: str) -> RenderedPage:
+    try:
+        html = env.get_template(name).render(page_url=url)
+    except jinja2.TemplateSyntaxError as e:
+        raise ConfigError(
+            f"template {e.name or name!r} line {e.lineno}: {e.message}"
+        ) from None
+    except jinja2.TemplateError as e:
+        raise ConfigError(f"template {name!r}: {e}") from None
+    except ConfigError as e:
+        raise ConfigError(f"template {name!r}: {e}") from None
+    return RenderedPage(
+        url=url,
+        template=name,
+        body=html.encode("utf-8"),
+        links=tuple(linkHeaderValues(findAssets(html, url))),
+    )
+
+
+def renderPages(
+    templatesDir: str, staticURL: StaticURL
+) -> tuple[dict[str, RenderedPage], RenderedPage | None]:
+    """
+    Render every served template, and the not-found page if there is one.
+
+    @return: the pages by URL path, and the rendered C{404.html} or L{None}.
+    @raise ConfigError: naming the template (and line) that failed.
+    """
+    env = _environment(templatesDir, staticURL)
+    pages: dict[str, RenderedPage] = {}
+    for name in sorted(env.list_templates()):
+        url = routeForTemplate(name)
+        if url is not None:
+            pages[url] = _render(env, name, url)
+    notFound = None
+    if os.path.isfile(os.path.join(templatesDir, NOT_FOUND_TEMPLATE)):
+        notFound = _render(env, NOT_FOUND_TEMPLATE, "/404")
+    return pages, notFound

@@ -1,0 +1,156 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+The service that listens: it turns each endpoint into a listening port, with
+TLS where asked, and turns every way listening can fail into one clear line.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Sequence
+from typing import Any
+
+from twisted.application import service
+from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
+from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python.failure import Failure
+from twisted.web.server import Site
+
+from .accesslog import AccessLog
+from .endpoints import ListenSpec
+from .errors import StartupError
+from .tls import certificateOptions, fingerprint, isExpired, utcNow
+
+__all__ = ["ListeningService", "describeListenError"]
+
+_log = Logger(namespace="h2site")
+
+
+def describeListenError(description: str, error: BaseException) -> str:
+    """
+    One sentence for a failure to listen: what happened and what to do.
+    """
+    if isinstance(error, CannotListenError):
+        socketError = error.socketError
+        code = getattr(socketError, "errno", None)
+        where = f"port {error.port}" + (
+            f" on {error.interface}" if error.interface else ""
+        )
+        if code == errno.EADDRINUSE:
+            return (
+                f"cannot listen on {where} (--port {description!r}): the port is "
+                f"already in use; stop the other server or choose another port"
+            )
+        if code == errno.EACCES:
+            return (
+                f"cannot listen on {where} (--port {description!r}): permission "
+                f"denied; ports below 1024 need root or systemd socket activation"
+            )
+        if code == errno.EADDRNOTAVAIL:
+            return (
+                f"cannot listen on {where} (--port {description!r}): that address "
+                f"is not on this machine"
+            )
+        reason = getattr(socketError, "strerror", None) or str(socketError)
+        return f"cannot listen on {where} (--port {description!r}): {reason}"
+    if isinstance(error, IndexError) and description.startswith("systemd:"):
+        return (
+            f"--port {description!r}: systemd passed no socket at that index; "
+            f"systemd: endpoints work only under socket activation"
+        )
+    return f"cannot listen on --port {description!r}: {error}"
+
+
+class ListeningService(service.Service):
+    """
+    Listen on every endpoint in C{privilegedStartService} (before twistd
+    drops privileges, so port 443 works when started as root), and stop
+    listening when the service stops.
+    """
+
+    def __init__(
+        self,
+        listen: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
+        site: Site,
+        accessLog: AccessLog,
+    ) -> None:
+        self._listen = listen
+        self._site = site
+        self._accessLog = accessLog
+        self._ports: list[IListeningPort] = []
+
+    def privilegedStartService(self) -> None:
+        super().privilegedStartService()
+        try:
+            self._accessLog.open()
+        except OSError as e:
+            raise StartupError(f"cannot open the access log: {e}") from None
+        for spec, endpoint in self._listen:
+            self._ports.append(self._listenOn(spec, endpoint))
+
+    def _listenOn(
+        self, spec: ListenSpec, endpoint: IStreamServerEndpoint
+    ) -> IListeningPort:
+        factory = self._site
+        if spec.tls is not None:
+            factory = TLSMemoryBIOFactory(  # type: ignore[assignment]
+                certificateOptions(spec.tls), False, self._site
+            )
+            factory.noisy = False
+        outcome: list[IListeningPort | Failure] = []
+        d: Deferred[IListeningPort] = endpoint.listen(factory)
+        d.addBoth(outcome.append)
+        if not outcome:
+            # Every stream endpoint Twisted ships listens synchronously.
+            raise StartupError(f"--port {spec.description!r} did not listen at once")
+        result = outcome[0]
+        if isinstance(result, Failure):
+            error = result.value or Exception(result.getErrorMessage())
+            raise StartupError(describeListenError(spec.description, error))
+        self._announce(spec, result)
+        return result
+
+    def _announce(self, spec: ListenSpec, port: IListeningPort) -> None:
+        address = port.getHost()
+        host = getattr(address, "host", None)
+        if host is None:
+            where = str(address)
+        else:
+            bracketed = f"[{host}]" if ":" in host else host
+            scheme = "https" if spec.tls else "http"
+            where = f"{scheme}://{bracketed}:{getattr(address, 'port', '')}/"
+        _log.info(
+            "h2site listening on {where} ({protocols})",
+            where=where,
+            protocols="HTTP/2 and HTTP/1.1 over TLS" if spec.tls else "HTTP/1.1",
+        )
+        if spec.tls is not None:
+            cert = spec.tls.certificate
+            _log.info(
+                "certificate for {subject}, SHA-256 fingerprint {fingerprint}",
+                subject=cert.subject.rfc4514_string(),
+                fingerprint=fingerprint(cert),
+            )
+            if isExpired(cert, utcNow()):
+                _log.warn(
+                    "the certificate for {where} is expired or not yet valid; "
+                    "browsers will refuse it",
+                    where=where,
+                )
+
+    def stopService(self) -> Deferred[Any]:
+        super().stopService()
+        ports, self._ports = self._ports, []
+        d: Deferred[Any] = gatherResults(
+            [maybeDeferred(p.stopListening) for p in ports]
+        )
+
+        def closeLog(result: object) -> object:
+            self._accessLog.close()
+            return result
+
+        d.addBoth(closeLog)
+        return d

@@ -1,0 +1,130 @@
+# -*- test-case-name: tests.test_site -*-
+"""
+The resource tree (pages at their paths, files under C{/static/}) and the
+C{Site} that serves it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+from twisted.web import http, resource, server
+from twisted.web.server import Request
+
+from .pages import RenderedPage, renderPages, staticURLFactory
+from .static import StaticRoot
+
+__all__ = ["H2Site", "PageResource", "SiteRoot", "buildResource"]
+
+_HTML = b"text/html; charset=utf-8"
+
+_DEFAULT_NOT_FOUND = RenderedPage(
+    url="/404",
+    template="",
+    body=(
+        b"<!doctype html><meta charset=utf-8><title>Not found</title>"
+        b"<h1>Not found</h1><p>There is nothing at this address.</p>\n"
+    ),
+    links=(),
+)
+
+
+class PageResource(resource.Resource):
+    """
+    A page rendered at start-up, sent as it is with its C{Link} headers.
+    """
+
+    isLeaf = True
+
+    def __init__(self, page: RenderedPage, code: int = 200) -> None:
+        super().__init__()
+        self._page = page
+        self._code = code
+        self._links = [link.encode("ascii") for link in page.links]
+
+    def render_GET(self, request: Request) -> bytes:
+        request.setResponseCode(self._code)
+        headers = request.responseHeaders
+        headers.setRawHeaders(b"content-type", [_HTML])
+        if self._links:
+            headers.setRawHeaders(b"link", self._links)
+        return self._page.body
+
+    render_HEAD = render_GET
+
+
+class SiteRoot(resource.Resource):
+    """
+    The root: C{/static/...} goes to the files, every other path is looked
+    up among the rendered pages as a whole.
+    """
+
+    def __init__(
+        self,
+        pages: Mapping[str, resource.Resource],
+        static: resource.Resource,
+        notFound: resource.Resource,
+    ) -> None:
+        super().__init__()
+        self._pages = pages
+        self._static = static
+        self._notFound = notFound
+
+    def getChildWithDefault(self, name: bytes, request: Request) -> resource.Resource:
+        if name == b"static":
+            return self._static
+        segments = [name, *(request.postpath or [])]
+        request.prepath = [*(request.prepath or []), *(request.postpath or [])]
+        request.postpath = []
+        path = "/" + "/".join(s.decode("utf-8", "replace") for s in segments)
+        return self._pages.get(path, self._notFound)
+
+    def render(self, request: Request) -> bytes:
+        # Reached only for an empty path, which HTTP does not allow.
+        return self._notFound.render(request)  # type: ignore[no-any-return]
+
+
+def buildResource(siteDir: str) -> SiteRoot:
+    """
+    Render the site in C{siteDir} and build its resource tree.
+
+    @raise h2site.errors.ConfigError: if a template fails to render.
+    """
+    staticDir = os.path.join(siteDir, "static")
+    hasStatic = os.path.isdir(staticDir)
+    pages, notFoundPage = renderPages(
+        os.path.join(siteDir, "templates"),
+        staticURLFactory(staticDir if hasStatic else None),
+    )
+    notFound = PageResource(notFoundPage or _DEFAULT_NOT_FOUND, code=404)
+    return SiteRoot(
+        {url: PageResource(page) for url, page in pages.items()},
+        StaticRoot(staticDir if hasStatic else None, notFound),
+        notFound,
+    )
+
+
+class H2Site(server.Site):
+    """
+    A C{Site} with no version banner, no tracebacks shown to clients, and
+    the access log handed to a callable of ours.
+    """
+
+    displayTracebacks = False
+    noisy = False
+
+    def __init__(
+        self, root: resource.Resource, accessLog: Callable[[http.Request], None]
+    ) -> None:
+        super().__init__(root)
+        self._accessLog = accessLog
+
+    def getResourceFor(self, request: Request) -> resource.Resource:
+        # Request.process has just set "Server: TwistedWeb/x.y"; a version
+        # banner only helps attackers pick exploits.
+        request.responseHeaders.removeHeader(b"server")
+        return super().getResourceFor(request)  # type: ignore[no-any-return]
+
+    def log(self, request: http.Request) -> None:
+        self._accessLog(request)

@@ -1,0 +1,119 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+C{twistd h2site}: the options, and C{makeService}, which only wires.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from twisted.application import service
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.python import usage
+from twisted.web import http
+
+from .accesslog import AccessLog
+from .config import DEFAULT_PORT, Config, buildConfig
+from .endpoints import ListenSpec
+from .errors import ConfigError, StartupError
+from .service import ListeningService
+from .site import H2Site, buildResource
+
+__all__ = ["Options", "makeService"]
+
+
+class Options(usage.Options):
+    """
+    The command line of C{twistd h2site}.
+    """
+
+    synopsis = "[--port ENDPOINT ...] [--site DIR] [--access-log PATH|-]"
+    longdesc = (
+        "Serve a static site over HTTP/2 and TLS: Jinja2 pages from "
+        "DIR/templates (index.html at /, about.html at /about), files from "
+        "DIR/static under /static/, with Link preload headers for the assets "
+        f"each page needs. With no --port, listen on {DEFAULT_PORT} with a "
+        "development certificate that h2site generates once."
+    )
+    optParameters = [
+        ["site", "s", "site", "The site folder (with templates/ and static/)."],
+        [
+            "access-log",
+            None,
+            None,
+            "Write the access log (Combined Log Format) to PATH, or to standard "
+            "output with '-'. Default: twistd's log.",
+        ],
+    ]
+
+    config: Config
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["port"] = []
+
+    def opt_port(self, description: str) -> None:
+        """
+        Listen on a Twisted endpoint, e.g. ssl:port=443:privateKey=key.pem:
+        certKey=fullchain.pem, tcp:8080, systemd:domain=INET6:index=0.
+        Repeat to listen on several. ssl: endpoints offer HTTP/2 (ALPN h2).
+        """
+        self["port"].append(description)
+
+    opt_p = opt_port
+
+    def postOptions(self) -> None:
+        try:
+            self.config = buildConfig(
+                self["site"], self["port"], self["access-log"], os.environ
+            )
+        except ConfigError as e:
+            raise usage.UsageError(str(e)) from None
+
+    def parseOptions(self, options: Any = None) -> None:
+        """
+        Parse, turning any usage error into one line and exit status 1,
+        instead of twistd's full usage text followed by the error.
+        """
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as e:
+            raise StartupError(f"{e} (see 'twistd h2site --help')") from None
+
+
+def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
+    from twisted.internet import reactor
+
+    try:
+        endpoint: IStreamServerEndpoint = serverFromString(reactor, spec.plain)
+    except Exception as e:
+        raise StartupError(
+            f"--port {spec.description!r} is not an endpoint Twisted knows: {e}"
+        ) from None
+    return endpoint
+
+
+def makeService(options: Options) -> service.IService:
+    """
+    Render the site, build the resource tree and the C{Site}, and listen on
+    every endpoint.
+
+    @raise StartupError: if HTTP/2 support is missing, a template fails to
+        render, or an endpoint string cannot be parsed.
+    """
+    if not http.H2_ENABLED:
+        raise StartupError(
+            "HTTP/2 support is missing (the h2 package); "
+            "install it with: pip install 'twisted[http2]'"
+        )
+    config = options.config
+    try:
+        root = buildResource(config.siteDir)
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    accessLog = AccessLog(config.accessLog)
+    site = H2Site(root, accessLog.write)
+    listen = [(spec, _endpoint(spec)) for spec in config.listen]
+    return ListeningService(listen, site, accessLog)

@@ -1,0 +1,180 @@
+# -*- test-case-name: tests.test_tls -*-
+"""
+Certificates and TLS policy: one place decides what h2site offers on the wire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from OpenSSL import crypto
+from twisted.internet.interfaces import IAcceptableCiphers
+from twisted.internet.ssl import AcceptableCiphers, CertificateOptions, TLSVersion
+
+from .errors import ConfigError
+
+__all__ = [
+    "ALPN_PROTOCOLS",
+    "TLS12_CIPHERS",
+    "KeyAndChain",
+    "certificateOptions",
+    "fingerprint",
+    "loadKeyAndChain",
+]
+
+#: Offered in this order: a browser that speaks HTTP/2 gets it.
+ALPN_PROTOCOLS = [b"h2", b"http/1.1"]
+
+#: TLS 1.2 suites: forward-secret AEAD only.  These are also the only TLS 1.2
+#: suites RFC 9113 (HTTP/2) does not forbid.  TLS 1.3 suites are all fine and
+#: are not affected by this string.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+
+_SigningKey = (
+    rsa.RSAPrivateKey
+    | ec.EllipticCurvePrivateKey
+    | ed25519.Ed25519PrivateKey
+    | ed448.Ed448PrivateKey
+)
+_SIGNING_KEYS = (
+    rsa.RSAPrivateKey,
+    ec.EllipticCurvePrivateKey,
+    ed25519.Ed25519PrivateKey,
+    ed448.Ed448PrivateKey,
+)
+
+
+@dataclass(frozen=True)
+class KeyAndChain:
+    """
+    A private key with its certificate and the intermediates that follow it.
+    """
+
+    key: _SigningKey
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+
+
+def _readPEM(path: str, what: str, option: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path!r} does not exist; check {option}") from None
+    except PermissionError:
+        raise ConfigError(
+            f"{what} {path!r} is not readable by this user; fix its permissions"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} {path!r} is a directory, not a file") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read {what} {path!r}: {e.strerror}") from None
+
+
+def _loadCertificates(path: str, option: str) -> list[x509.Certificate]:
+    pem = _readPEM(path, "certificate file", option)
+    try:
+        return x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        raise ConfigError(
+            f"certificate file {path!r} holds no PEM certificate "
+            f"(expected '-----BEGIN CERTIFICATE-----')"
+        ) from None
+
+
+def loadKeyAndChain(
+    keyPath: str, certPath: str, chainPath: str | None = None
+) -> KeyAndChain:
+    """
+    Load and check a key and its certificate(s) from PEM files.
+
+    The certificate file may be a full chain (leaf first, as certbot writes
+    C{fullchain.pem}); C{chainPath} adds more intermediates.  Everything that
+    can be wrong with these files is caught here, at start-up, with a sentence
+    that names the file, rather than as an OpenSSL error on the first
+    handshake.
+
+    @raise ConfigError: if a file is missing, unreadable, not PEM, encrypted,
+        or the key does not belong to the certificate.
+    """
+    keyPEM = _readPEM(keyPath, "private key file", "privateKey=")
+    try:
+        key = serialization.load_pem_private_key(keyPEM, password=None)
+    except TypeError:
+        raise ConfigError(
+            f"private key {keyPath!r} is encrypted with a passphrase; "
+            f"h2site needs an unencrypted key readable only by its user"
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ConfigError(
+            f"private key file {keyPath!r} holds no PEM private key "
+            f"(expected '-----BEGIN ... PRIVATE KEY-----')"
+        ) from None
+    certificates = _loadCertificates(certPath, "certKey=")
+    if chainPath is not None:
+        certificates += _loadCertificates(chainPath, "extraCertChain=")
+    leaf = certificates[0]
+    if not isinstance(key, _SIGNING_KEYS):
+        raise ConfigError(f"private key {keyPath!r} cannot sign; TLS needs RSA or EC")
+    publicBytes = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    leafBytes = leaf.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if publicBytes != leafBytes:
+        raise ConfigError(
+            f"private key {keyPath!r} does not match certificate {certPath!r}; "
+            f"give the key the certificate was issued for"
+        )
+    return KeyAndChain(key=key, certificate=leaf, chain=tuple(certificates[1:]))
+
+
+def isExpired(certificate: x509.Certificate, now: datetime) -> bool:
+    """
+    Whether C{now} is outside the certificate's validity period.
+    """
+    return not (
+        certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
+    )
+
+
+def fingerprint(certificate: x509.Certificate) -> str:
+    """
+    The SHA-256 fingerprint as browsers show it: colon-separated hex pairs.
+    """
+    return certificate.fingerprint(hashes.SHA256()).hex(":").upper()
+
+
+def certificateOptions(material: KeyAndChain) -> CertificateOptions:
+    """
+    The server side of h2site's TLS policy: TLS 1.2 and 1.3 only, ECDHE with
+    AEAD ciphers on TLS 1.2, and ALPN offering C{h2} before C{http/1.1}.
+    """
+    return CertificateOptions(
+        privateKey=crypto.PKey.from_cryptography_key(material.key),
+        certificate=crypto.X509.from_cryptography(material.certificate),
+        extraCertChain=[crypto.X509.from_cryptography(c) for c in material.chain],
+        raiseMinimumTo=TLSVersion.TLSv1_2,
+        acceptableCiphers=_ciphers(),
+        acceptableProtocols=ALPN_PROTOCOLS,
+    )
+
+
+def utcNow() -> datetime:
+    """
+    The current time, timezone-aware, for certificate validity checks.
+    """
+    return datetime.now(UTC)
+
+
+def _ciphers() -> IAcceptableCiphers:
+    return AcceptableCiphers.fromOpenSSLCipherString(  # type: ignore[no-any-return]
+        TLS12_CIPHERS
+    )
