@@ -1,0 +1,374 @@
+"""
+Shared test helpers: a test certificate authority, a site folder, and the real
+C{twistd h2site} process on a port the kernel picks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_SITE = REPO / "site"
+
+#: How long a server may take to start; generous for a loaded CI machine.
+START_TIMEOUT = 60.0
+
+#: C{twistd} run by this interpreter (there is no C{python -m} form of it).
+_TWISTD = "from twisted.scripts.twistd import run; run()"
+
+_LISTENING = re.compile(r"h2site listening on (https?)://(\S+?):(\d+)/")
+
+
+def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """
+    Files of a test CA and a server certificate it signed for localhost,
+    127.0.0.1 and ::1.
+    """
+
+    directory: Path
+    caCert: Path
+    key: Path
+    cert: Path
+    otherKey: Path
+
+    def sslContext(self) -> ssl.SSLContext:
+        """
+        A client context that trusts only the test CA and checks the name.
+        """
+        ctx = ssl.create_default_context(cafile=str(self.caCert))
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        return ctx
+
+    def endpoint(self, port: int = 0, interface: str = "127.0.0.1") -> str:
+        """
+        An C{ssl:} endpoint string for this certificate.
+        """
+        iface = interface.replace(":", "\\:")
+        return f"ssl:port={port}:interface={iface}:privateKey={self.key}:certKey={self.cert}"
+
+
+def makeCertificates(
+    directory: Path, names: Sequence[str] = ("localhost",)
+) -> Certificates:
+    """
+    Write a test CA, a server key and certificate signed by it, and an
+    unrelated key (for mismatch tests) into C{directory}.
+    """
+    now = datetime.now(UTC)
+    caKey = ec.generate_private_key(ec.SECP256R1())
+    caName = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "h2site test CA")])
+    caCert = (
+        x509.CertificateBuilder()
+        .subject_name(caName)
+        .issuer_name(caName)
+        .public_key(caKey.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(caKey.public_key()),
+            critical=False,
+        )
+        .sign(caKey, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    alt: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
+    alt += [x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", "::1")]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(caName)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(caKey.public_key()),
+            critical=False,
+        )
+        .sign(caKey, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    files = Certificates(
+        directory=directory,
+        caCert=directory / "ca.pem",
+        key=directory / "key.pem",
+        cert=directory / "cert.pem",
+        otherKey=directory / "other-key.pem",
+    )
+    files.caCert.write_bytes(caCert.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(_pem(key))
+    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.otherKey.write_bytes(_pem(ec.generate_private_key(ec.SECP256R1())))
+    return files
+
+
+@cache
+def sharedCertificates() -> Certificates:
+    """
+    One set of test certificates for the whole run (in a temporary folder
+    removed at exit).
+    """
+    directory = Path(tempfile.mkdtemp(prefix="h2site-certs-"))
+    import atexit
+
+    atexit.register(shutil.rmtree, directory, True)
+    return makeCertificates(directory)
+
+
+def copySite(destination: Path, source: Path = DEMO_SITE) -> Path:
+    """
+    Copy a site folder (by default the demo site) so a test may change it.
+    """
+    shutil.copytree(source, destination, symlinks=True)
+    return destination
+
+
+def makeSite(
+    directory: Path, templates: dict[str, str], static: dict[str, bytes]
+) -> Path:
+    """
+    Write a small site: template texts and static file bytes by relative path.
+    """
+    for name, text in templates.items():
+        path = directory / "templates" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for name, data in static.items():
+        path = directory / "static" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return directory
+
+
+def twistdCommand(*args: str) -> list[str]:
+    """
+    The command line that runs C{twistd -n h2site ARGS} with this Python,
+    writing no PID file (so servers started from one folder never collide).
+    """
+    return [
+        sys.executable,
+        "-c",
+        _TWISTD,
+        "--nodaemon",
+        "--pidfile=",
+        "h2site",
+        *args,
+    ]
+
+
+@dataclass
+class RunResult:
+    """
+    What a finished command printed and how it exited.
+    """
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def runTwistd(*args: str, cwd: Path, env: dict[str, str] | None = None) -> RunResult:
+    """
+    Run C{twistd h2site ARGS} expecting it to stop by itself (a start-up
+    error, or C{--help}); fail loudly if it is still running after a bound.
+    """
+    done = subprocess.run(
+        twistdCommand(*args),
+        cwd=cwd,
+        env=env if env is not None else testEnvironment(cwd),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+    )
+    return RunResult(done.returncode, done.stdout, done.stderr)
+
+
+def testEnvironment(home: Path) -> dict[str, str]:
+    """
+    The environment for a server under test: its own state folder, so the
+    development certificate of the developer's account is never touched.
+    """
+    env = dict(os.environ)
+    env["XDG_STATE_HOME"] = str(home / "state")
+    env.pop("NOTIFY_SOCKET", None)
+    env.pop("LISTEN_FDS", None)
+    env.pop("LISTEN_PID", None)
+    return env
+
+
+@dataclass
+class Server:
+    """
+    A running C{twistd -n h2site} process.
+
+    Its output is read by a thread into C{lines}; C{start} waits until the
+    server logs the address it listens on, which it only does once the port
+    is open, so no test ever sleeps to wait for it.
+    """
+
+    args: Sequence[str]
+    cwd: Path
+    env: dict[str, str] | None = None
+    lines: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = None
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def start(self, listeners: int = 1) -> Server:
+        self.process = subprocess.Popen(
+            twistdCommand(*self.args),
+            cwd=self.cwd,
+            env=self.env if self.env is not None else testEnvironment(self.cwd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT
+        with self._changed:
+            while len(self.urls) < listeners:
+                if self.process.poll() is not None and not self._reading:
+                    raise AssertionError(
+                        f"h2site exited with {self.process.returncode}:\n"
+                        + "".join(self.lines)
+                    )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.stop()
+                    raise AssertionError(
+                        "h2site did not start:\n" + "".join(self.lines)
+                    )
+                self._changed.wait(min(left, 1.0))
+        return self
+
+    _reading: bool = True
+
+    def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line)
+                match = _LISTENING.search(line)
+                if match:
+                    scheme, host, port = match.groups()
+                    host = "localhost" if scheme == "https" else host
+                    self.urls.append(f"{scheme}://{host}:{port}")
+                self._changed.notify_all()
+        with self._changed:
+            self._reading = False
+            self._changed.notify_all()
+
+    @property
+    def url(self) -> str:
+        """
+        The first listening address, e.g. C{https://localhost:40123}.
+        """
+        return self.urls[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def output(self) -> str:
+        with self._changed:
+            return "".join(self.lines)
+
+    def waitForOutput(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+        """
+        Wait until the server has printed a line matching C{pattern}.
+        """
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self.lines:
+                    match = regex.search(line)
+                    if match:
+                        return match
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._reading:
+                    raise AssertionError(
+                        f"no output matching {pattern!r}:\n" + "".join(self.lines)
+                    )
+                self._changed.wait(min(left, 1.0))
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """
+        Stop the server with SIGTERM (SIGKILL if it does not stop in time).
+
+        @return: its exit status.
+        """
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return self.process.returncode
+
+
+def startServer(testCase: object, *args: str, cwd: Path, listeners: int = 1) -> Server:
+    """
+    Start C{twistd h2site ARGS} in C{cwd} and stop it when the test ends.
+    """
+    server = Server(args=args, cwd=cwd).start(listeners)
+    testCase.addCleanup(server.stop)  # type: ignore[attr-defined]
+    return server
