@@ -60,12 +60,13 @@ class Certificates:
     cert: Path
     otherKey: Path
 
-    def sslContext(self) -> ssl.SSLContext:
+    def sslContext(self, alpn: Sequence[str] = ("h2", "http/1.1")) -> ssl.SSLContext:
         """
-        A client context that trusts only the test CA and checks the name.
+        A client context that trusts only the test CA, checks the name, and
+        offers the ALPN protocols C{alpn}.
         """
         ctx = ssl.create_default_context(cafile=str(self.caCert))
-        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        ctx.set_alpn_protocols(list(alpn))
         return ctx
 
     def endpoint(self, port: int = 0, interface: str = "127.0.0.1") -> str:
@@ -73,7 +74,8 @@ class Certificates:
         An C{ssl:} endpoint string for this certificate.
         """
         iface = interface.replace(":", "\\:")
-        return f"ssl:port={port}:interface={iface}:privateKey={self.key}:certKey={self.cert}"
+        keys = f"privateKey={self.key}:certKey={self.cert}"
+        return f"ssl:port={port}:interface={iface}:{keys}"
 
 
 def makeCertificates(
