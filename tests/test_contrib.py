@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from .helpers import REPO
 
@@ -26,7 +26,7 @@ def requireTool(name: str) -> str:
     if path is None:
         if os.environ.get("CI") == "true":
             raise AssertionError(f"{name} is not installed; .ci/run must install it")
-        raise SynchronousTestCase.skipException(f"{name} is not installed")
+        raise SkipTest(f"{name} is not installed")
     return path
 
 
