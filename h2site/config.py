@@ -15,10 +15,20 @@ from .endpoints import ListenSpec, escape, parseListen
 from .errors import ConfigError
 from .tls import utcNow
 
-__all__ = ["DEFAULT_PORT", "Config", "buildConfig", "checkSiteDir"]
+__all__ = [
+    "DEFAULT_PORT",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
+    "Config",
+    "buildConfig",
+    "checkSiteDir",
+    "parseShutdownTimeout",
+]
 
 #: With no --port: HTTPS on this machine only, with the development certificate.
 DEFAULT_PORT = "ssl:port=8443:interface=127.0.0.1"
+
+#: Seconds open connections get to finish their responses when h2site stops.
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -32,12 +42,15 @@ class Config:
         file path.
     @ivar devCertificate: the development certificate's path when h2site
         chose the default port, else L{None}.
+    @ivar shutdownTimeout: seconds open connections get to finish their
+        responses when h2site stops, before they are cut.
     """
 
     siteDir: str
     listen: tuple[ListenSpec, ...]
     accessLog: str | None
     devCertificate: str | None = None
+    shutdownTimeout: float = DEFAULT_SHUTDOWN_TIMEOUT
 
 
 def checkSiteDir(siteDir: str) -> str:
@@ -89,11 +102,30 @@ def _checkAccessLog(accessLog: str | None) -> str | None:
     return path
 
 
+def parseShutdownTimeout(value: str) -> float:
+    """
+    Read C{--shutdown-timeout}: a number of seconds, 0 or more.
+
+    @raise ConfigError: if it is not such a number.
+    """
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ConfigError(
+            f"--shutdown-timeout {value!r} is not a number of seconds; "
+            f"give e.g. 10 (0 closes connections at once)"
+        )
+    return seconds
+
+
 def buildConfig(
     siteDir: str,
     ports: Sequence[str],
     accessLog: str | None,
     environ: Mapping[str, str],
+    shutdownTimeout: str = str(DEFAULT_SHUTDOWN_TIMEOUT),
 ) -> Config:
     """
     Check the options and build the L{Config}.
@@ -121,4 +153,5 @@ def buildConfig(
         listen=listen,
         accessLog=_checkAccessLog(accessLog),
         devCertificate=devCertificate,
+        shutdownTimeout=parseShutdownTimeout(shutdownTimeout),
     )

@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.web import http, resource, server
 from twisted.web.server import Request
 
+from .http2 import ConnectionLimits, ConnectionPool, buildProtocol
 from .pages import RenderedPage, renderPages, staticURLFactory
 from .static import StaticRoot
 
@@ -107,18 +110,38 @@ def buildResource(siteDir: str) -> SiteRoot:
 
 class H2Site(server.Site):
     """
-    A C{Site} with no version banner, no tracebacks shown to clients, and
-    the access log handed to a callable of ours.
+    A C{Site} with no version banner, no tracebacks shown to clients, the
+    access log handed to a callable of ours, and h2site's own connections
+    (L{h2site.http2}): HTTP/2 that survives hostile clients, and a graceful
+    shutdown for every connection.
+
+    @ivar connections: every open connection, for L{closeConnections}.
     """
 
     displayTracebacks = False
     noisy = False
+    # Twisted types this as a protocol class; any callable of the factory works.
+    protocol = buildProtocol  # type: ignore[assignment]
 
     def __init__(
-        self, root: resource.Resource, accessLog: Callable[[http.Request], None]
+        self,
+        root: resource.Resource,
+        accessLog: Callable[[http.Request], None],
+        limits: ConnectionLimits | None = None,
+        reactor: IReactorTime | None = None,
     ) -> None:
-        super().__init__(root)
+        limits = limits or ConnectionLimits()
+        super().__init__(root, timeout=limits.idleTimeout, reactor=reactor)
         self._accessLog = accessLog
+        self.connections = ConnectionPool(limits, self.reactor)
+
+    def closeConnections(self, timeout: float) -> Deferred[None]:
+        """
+        Close every open connection gracefully (see
+        L{ConnectionPool.shutdown}), aborting what is left after C{timeout}
+        seconds.
+        """
+        return self.connections.shutdown(timeout)
 
     def getResourceFor(self, request: Request) -> resource.Resource:
         # Request.process has just set "Server: TwistedWeb/x.y"; a version

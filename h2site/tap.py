@@ -15,7 +15,7 @@ from twisted.python import usage
 from twisted.web import http
 
 from .accesslog import AccessLog
-from .config import DEFAULT_PORT, Config, buildConfig
+from .config import DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT, Config, buildConfig
 from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
 from .service import ListeningService
@@ -46,6 +46,13 @@ class Options(usage.Options):
             "Write the access log (Combined Log Format) to PATH, or to standard "
             "output with '-'. Default: twistd's log.",
         ],
+        [
+            "shutdown-timeout",
+            None,
+            str(DEFAULT_SHUTDOWN_TIMEOUT),
+            "On stop, give open connections this many seconds to finish the "
+            "responses they are sending (HTTP/2 clients get GOAWAY at once).",
+        ],
     ]
 
     config: Config
@@ -67,7 +74,11 @@ class Options(usage.Options):
     def postOptions(self) -> None:
         try:
             self.config = buildConfig(
-                self["site"], self["port"], self["access-log"], os.environ
+                self["site"],
+                self["port"],
+                self["access-log"],
+                os.environ,
+                shutdownTimeout=self["shutdown-timeout"],
             )
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
@@ -116,4 +127,4 @@ def makeService(options: Options) -> service.IService:
     accessLog = AccessLog(config.accessLog)
     site = H2Site(root, accessLog.write)
     listen = [(spec, _endpoint(spec)) for spec in config.listen]
-    return ListeningService(listen, site, accessLog)
+    return ListeningService(listen, site, accessLog, config.shutdownTimeout)
