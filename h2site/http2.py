@@ -35,6 +35,8 @@ public APIs.
 
 from __future__ import annotations
 
+import re
+import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ from h2.events import (
     RequestReceived,
     StreamEnded,
     StreamReset,
+    TrailersReceived,
     UnknownFrameReceived,
     WindowUpdated,
 )
@@ -86,6 +89,7 @@ __all__ = [
     "H2Connection",
     "TokenBucket",
     "buildProtocol",
+    "checkRequestHeaders",
 ]
 
 _log = Logger(namespace="h2site.http2")
@@ -101,6 +105,10 @@ _CONNECTION_HEADERS = frozenset(
 #: A DATA frame smaller than this that leaves data waiting was cut short by a
 #: tiny flow-control window: the peer makes us pay a frame per few bytes.
 _SMALL_FRAME = 1024
+
+#: The 9-byte header of a DATA frame with no flags: 24-bit length (as 8 + 16
+#: bits), type 0, flags 0, stream identifier.
+_DATA_HEADER = struct.Struct(">BHBBL")
 
 #: A WINDOW_UPDATE smaller than this opens too little to be worth a frame.
 _SMALL_WINDOW_UPDATE = 1024
@@ -141,7 +149,7 @@ class ConnectionLimits:
     maxConcurrentStreams: int = 100
     maxHeaderListSize: int = 32 * _KIB
     maxRequestBodySize: int = 1 * _MIB
-    streamBufferSize: int = 64 * _KIB
+    streamBufferSize: int = 256 * _KIB
     connectionBufferSize: int = 1 * _MIB
     idleTimeout: float = 60.0
     closeTimeout: float = 5.0
@@ -180,6 +188,85 @@ class TokenBucket:
             return False
         self._tokens -= tokens
         return True
+
+
+#: A regular field name (RFC 9113 section 8.2.1): no controls, space, colon,
+#: uppercase letter, DEL or non-ASCII byte.
+_FIELD_NAME = re.compile(rb"[!-9;-@\[-~]+")
+
+#: What a field value may not hold: NUL, CR or LF anywhere, or whitespace at
+#: either end.
+_BAD_FIELD_VALUE = re.compile(rb"[\0\r\n]|\A[ \t]|[ \t]\Z")
+
+_REQUEST_PSEUDO_FIELDS = frozenset(
+    [b":method", b":scheme", b":authority", b":path", b":protocol"]
+)
+
+
+def checkRequestHeaders(
+    headers: Iterable[tuple[bytes, bytes]], trailers: bool = False
+) -> None:
+    """
+    Check a request's decoded header fields (or its trailers) as RFC 9113
+    (sections 8.2 and 8.3) requires.
+
+    These are the checks of C{h2}'s C{validate_inbound_headers} option, made
+    in one pass instead of a chain of seven generators, which cost a third
+    of C{h2}'s time to receive a request.
+
+    @raise ProtocolError: if a field name or value holds a forbidden byte, a
+        connection-specific field or a C{te} other than C{trailers} is
+        present, pseudo-header fields are unknown, repeated, placed after a
+        regular field, missing, or (in trailers) present at all, C{:path} is
+        empty, or C{Host} is repeated, missing along with C{:authority}, or
+        differs from it.
+    """
+    seen: set[bytes] = set()
+    regular = False
+    method = path = authority = host = None
+    for name, value in headers:
+        if name[:1] == b":":
+            if trailers or regular or name in seen or name not in _REQUEST_PSEUDO_FIELDS:
+                raise ProtocolError(f"misplaced or unknown pseudo-header {name!r}")
+            seen.add(name)
+            if name == b":method":
+                method = value
+            elif name == b":path":
+                path = value
+            elif name == b":authority":
+                authority = value
+        else:
+            regular = True
+            if not _FIELD_NAME.fullmatch(name):
+                raise ProtocolError(f"invalid header field name {name!r}")
+            if name in _CONNECTION_HEADERS:
+                raise ProtocolError(f"connection-specific header field {name!r}")
+            if name == b"te" and value.lower() != b"trailers":
+                raise ProtocolError(f"te header field {value!r}")
+            if name == b"host":
+                if host is not None:
+                    raise ProtocolError("more than one host header field")
+                host = value
+        if value and _BAD_FIELD_VALUE.search(value):
+            raise ProtocolError(f"invalid value for header field {name!r}")
+    if trailers:
+        return
+    if method is None:
+        raise ProtocolError("no :method pseudo-header")
+    if method == b"CONNECT" and b":protocol" not in seen:
+        if b":scheme" in seen or path is not None:
+            raise ProtocolError("CONNECT with :scheme or :path")
+    else:
+        if b":scheme" not in seen or path is None:
+            raise ProtocolError("no :scheme or :path pseudo-header")
+        if method != b"CONNECT" and b":protocol" in seen:
+            raise ProtocolError(":protocol without CONNECT")
+    if path is not None and not path:
+        raise ProtocolError("empty :path pseudo-header")
+    if authority is None and host is None:
+        raise ProtocolError("neither :authority nor host")
+    if authority is not None and host is not None and authority != host:
+        raise ProtocolError(":authority and host differ")
 
 
 class _FrameBuffer(FrameBuffer):
@@ -438,6 +525,8 @@ class H2Connection(TwistedProtocol):
                 # per-header checks would only repeat work on the hot path.
                 validate_outbound_headers=False,
                 normalize_outbound_headers=False,
+                # Checked by checkRequestHeaders, in a third of the time.
+                validate_inbound_headers=False,
             )
         )
         self._streams: dict[int, _Stream] = {}
@@ -529,7 +618,17 @@ class H2Connection(TwistedProtocol):
             if kind is RequestReceived:
                 useful = True
                 priorityOfRequest = event.priority_updated
-                self._requestReceived(event)
+                try:
+                    self._requestReceived(event)
+                except ProtocolError as e:
+                    self._protocolError(e)
+                    return
+            elif kind is TrailersReceived:
+                try:
+                    checkRequestHeaders(event.headers, trailers=True)
+                except ProtocolError as e:
+                    self._protocolError(e)
+                    return
             elif kind is StreamEnded:
                 self._requestEnded(event.stream_id)
             elif kind is DataReceived:
@@ -579,6 +678,7 @@ class H2Connection(TwistedProtocol):
 
     def _requestReceived(self, event: RequestReceived) -> None:
         streamID = event.stream_id
+        checkRequestHeaders(event.headers)
         if self._goingAway and streamID > self._lastStreamID:
             # Opened after our GOAWAY: not processed, so safe to retry.
             self._h2.reset_stream(streamID, ErrorCodes.REFUSED_STREAM)
@@ -606,6 +706,10 @@ class H2Connection(TwistedProtocol):
                     hasHost = True
         if authority is not None and not hasHost:
             add(b"host", authority)
+        if stream.command == b"CONNECT":
+            # A proxy's method: an origin server has nothing to connect to.
+            self.refuseStream(stream, b"405")
+            return
         if length is not None and length > self._limits.maxRequestBodySize:
             self.refuseStream(stream, b"413")
             return
@@ -753,18 +857,20 @@ class H2Connection(TwistedProtocol):
             call.cancel()
         if self._closed:
             return
-        h2 = self._h2
+        out: list[bytes | memoryview] = []
         calm = None
         if not self._paused and self._ready:
             self._flushing = True
             try:
-                calm = self._sendReady()
+                calm = self._sendReady(out)
             finally:
                 self._flushing = False
-        data = h2.data_to_send()
-        if data:
+        pending = self._h2.data_to_send()
+        if pending:
+            out.append(pending)
+        if out:
             assert self.transport is not None
-            self.transport.write(data)
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
         if calm is not None:
             self._calm(calm)
             return
@@ -775,7 +881,18 @@ class H2Connection(TwistedProtocol):
         if self._goingAway and not self._streams:
             self._close(None, "graceful shutdown")
 
-    def _sendReady(self) -> str | None:
+    def _sendReady(self, out: list[bytes | memoryview]) -> str | None:
+        """
+        Frame the ready streams' headers and data into C{out}, in turn.
+
+        DATA frames other than a response's last are framed here rather than
+        by C{h2.send_data}, which costs more than the rest of the pass per
+        frame (state machine, a frame object, three copies); C{h2} still
+        checks the stream's state on its last frame, and its flow-control
+        windows are charged exactly as C{send_data} would.
+
+        @return: why the connection must be closed, if it must.
+        """
         h2 = self._h2
         ready = self._ready
         budget = self._limits.connectionBufferSize
@@ -813,12 +930,21 @@ class H2Connection(TwistedProtocol):
             amount = min(window, stream.buffered, budget)
             budget -= amount
             self._buffered -= amount
+            state = h2.streams[streamID]
             while amount:
                 size = min(frameSize, amount)
                 amount -= size
                 data = stream.take(size)
-                last = stream.finished and not stream.buffered
-                h2.send_data(streamID, data, end_stream=last)
+                if stream.finished and not stream.buffered:
+                    h2.send_data(streamID, data, end_stream=True)
+                    break
+                pending = h2.data_to_send()
+                if pending:
+                    out.append(pending)
+                out.append(_DATA_HEADER.pack(size >> 16, size & 0xFFFF, 0, 0, streamID))
+                out.append(data)
+                h2.outbound_flow_control_window -= size
+                state.outbound_flow_control_window -= size
                 if size < _SMALL_FRAME and stream.buffered:
                     if calm is None and not self._frameBudget.spend(now):
                         calm = "DATA frames cut short by tiny windows"
