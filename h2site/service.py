@@ -22,7 +22,7 @@ from twisted.web.server import Site
 from .accesslog import AccessLog
 from .endpoints import ListenSpec
 from .errors import StartupError
-from .tls import certificateOptions, fingerprint, isExpired, utcNow
+from .tls import ReloadableTLS, fingerprint, isExpired, utcNow
 
 __all__ = ["ListeningService", "describeListenError"]
 
@@ -81,6 +81,8 @@ class ListeningService(service.Service):
         self._site = site
         self._accessLog = accessLog
         self._ports: list[IListeningPort] = []
+        #: The TLS settings of each TLS listener, which a reload replaces.
+        self.tls: list[tuple[ListenSpec, ReloadableTLS]] = []
 
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
@@ -96,8 +98,10 @@ class ListeningService(service.Service):
     ) -> IListeningPort:
         factory = self._site
         if spec.tls is not None:
+            creator = ReloadableTLS(spec.tls)
+            self.tls.append((spec, creator))
             factory = TLSMemoryBIOFactory(  # type: ignore[assignment]
-                certificateOptions(spec.tls), False, self._site
+                creator, False, self._site
             )
             factory.noisy = False
         outcome: list[IListeningPort | Failure] = []

@@ -16,8 +16,10 @@ from twisted.web import http
 
 from .accesslog import AccessLog
 from .config import DEFAULT_PORT, Config, buildConfig
+from .control import ControlService
 from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
+from .sdnotify import Notifier
 from .service import ListeningService
 from .site import H2Site, buildResource
 
@@ -46,6 +48,15 @@ class Options(usage.Options):
             "Write the access log (Combined Log Format) to PATH, or to standard "
             "output with '-'. Default: twistd's log.",
         ],
+        [
+            "tls-cert",
+            None,
+            None,
+            "PEM certificate (or full chain, leaf first) to serve TLS with on "
+            "every tcp:, unix: and systemd: --port.",
+        ],
+        ["tls-key", None, None, "PEM private key for --tls-cert (unencrypted)."],
+        ["tls-chain", None, None, "PEM intermediates to send after --tls-cert."],
     ]
 
     config: Config
@@ -67,7 +78,13 @@ class Options(usage.Options):
     def postOptions(self) -> None:
         try:
             self.config = buildConfig(
-                self["site"], self["port"], self["access-log"], os.environ
+                self["site"],
+                self["port"],
+                self["access-log"],
+                os.environ,
+                tlsCert=self["tls-cert"],
+                tlsKey=self["tls-key"],
+                tlsChain=self["tls-chain"],
             )
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
@@ -88,6 +105,14 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
 
     try:
         endpoint: IStreamServerEndpoint = serverFromString(reactor, spec.plain)
+    except (IndexError, KeyError):
+        if spec.kind != "systemd":
+            raise
+        raise StartupError(
+            f"--port {spec.description!r}: systemd passed no such socket; "
+            f"systemd: endpoints work only under socket activation, which sets "
+            f"LISTEN_FDS and LISTEN_FDNAMES for this process"
+        ) from None
     except Exception as e:
         raise StartupError(
             f"--port {spec.description!r} is not an endpoint Twisted knows: {e}"
@@ -116,4 +141,18 @@ def makeService(options: Options) -> service.IService:
     accessLog = AccessLog(config.accessLog)
     site = H2Site(root, accessLog.write)
     listen = [(spec, _endpoint(spec)) for spec in config.listen]
-    return ListeningService(listen, site, accessLog)
+    listening = ListeningService(listen, site, accessLog)
+    from twisted.internet import reactor
+
+    control = ControlService(
+        site=site,
+        build=lambda: buildResource(config.siteDir),
+        tls=listening.tls,
+        accessLog=accessLog,
+        notifier=Notifier(os.environ),
+        reactor=reactor,
+    )
+    top = service.MultiService()
+    listening.setServiceParent(top)
+    control.setServiceParent(top)
+    return top

@@ -259,6 +259,8 @@ class Server:
     args: Sequence[str]
     cwd: Path
     env: dict[str, str] | None = None
+    #: Run before twistd, e.g. C{systemd-socket-activate -l ADDRESS}.
+    prefix: Sequence[str] = ()
     lines: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     process: subprocess.Popen[str] | None = None
@@ -266,7 +268,7 @@ class Server:
 
     def start(self, listeners: int = 1) -> Server:
         self.process = subprocess.Popen(
-            twistdCommand(*self.args),
+            [*self.prefix, *twistdCommand(*self.args)],
             cwd=self.cwd,
             env=self.env if self.env is not None else testEnvironment(self.cwd),
             stdin=subprocess.DEVNULL,
@@ -367,10 +369,17 @@ class Server:
         return self.process.returncode
 
 
-def startServer(testCase: object, *args: str, cwd: Path, listeners: int = 1) -> Server:
+def startServer(
+    testCase: object,
+    *args: str,
+    cwd: Path,
+    listeners: int = 1,
+    env: dict[str, str] | None = None,
+    prefix: Sequence[str] = (),
+) -> Server:
     """
     Start C{twistd h2site ARGS} in C{cwd} and stop it when the test ends.
     """
-    server = Server(args=args, cwd=cwd).start(listeners)
+    server = Server(args=args, cwd=cwd, env=env, prefix=prefix).start(listeners)
     testCase.addCleanup(server.stop)  # type: ignore[attr-defined]
     return server
