@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .accesslog import FORMATS
 from .devcert import ensureDevCertificate, stateDirectory
 from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
 from .errors import ConfigError
@@ -34,12 +35,16 @@ class Config:
         file path.
     @ivar devCertificate: the development certificate's path when h2site
         chose the default port, else L{None}.
+    @ivar accessLogFormat: C{combined} or C{json}.
+    @ivar healthPath: the path answering health checks, or L{None}.
     """
 
     siteDir: str
     listen: tuple[ListenSpec, ...]
     accessLog: str | None
     devCertificate: str | None = None
+    accessLogFormat: str = "combined"
+    healthPath: str | None = None
 
 
 def checkSiteDir(siteDir: str) -> str:
@@ -114,6 +119,8 @@ def buildConfig(
     tlsCert: str | None = None,
     tlsKey: str | None = None,
     tlsChain: str | None = None,
+    accessLogFormat: str = "combined",
+    healthPath: str | None = None,
 ) -> Config:
     """
     Check the options and build the L{Config}.
@@ -140,9 +147,23 @@ def buildConfig(
                 f":certKey={escape(str(certPath))}"
             ),
         )
+    if accessLogFormat not in FORMATS:
+        raise ConfigError(
+            f"--access-log-format {accessLogFormat!r} is not one of "
+            f"{', '.join(sorted(FORMATS))}"
+        )
+    if healthPath is not None and (
+        not healthPath.startswith("/") or healthPath.startswith("/static/")
+    ):
+        raise ConfigError(
+            f"--health-path {healthPath!r} must be an absolute path outside "
+            f"/static/, e.g. /healthz"
+        )
     return Config(
         siteDir=site,
         listen=listen,
         accessLog=_checkAccessLog(accessLog),
         devCertificate=devCertificate,
+        accessLogFormat=accessLogFormat,
+        healthPath=healthPath,
     )

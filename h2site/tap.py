@@ -57,6 +57,20 @@ class Options(usage.Options):
         ],
         ["tls-key", None, None, "PEM private key for --tls-cert (unencrypted)."],
         ["tls-chain", None, None, "PEM intermediates to send after --tls-cert."],
+        [
+            "access-log-format",
+            None,
+            "combined",
+            "Access log format: combined (Combined Log Format) or json (one "
+            "object per line, with protocol and duration).",
+        ],
+        [
+            "health-path",
+            None,
+            None,
+            "Answer health checks at this path (e.g. /healthz) with 200, "
+            "without access-log lines. Default: off.",
+        ],
     ]
 
     config: Config
@@ -85,6 +99,8 @@ class Options(usage.Options):
                 tlsCert=self["tls-cert"],
                 tlsKey=self["tls-key"],
                 tlsChain=self["tls-chain"],
+                accessLogFormat=self["access-log-format"],
+                healthPath=self["health-path"],
             )
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
@@ -138,8 +154,8 @@ def makeService(options: Options) -> service.IService:
         root = buildResource(config.siteDir)
     except ConfigError as e:
         raise StartupError(str(e)) from None
-    accessLog = AccessLog(config.accessLog)
-    site = H2Site(root, accessLog.write)
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat)
+    site = H2Site(root, accessLog.write, config.healthPath)
     listen = [(spec, _endpoint(spec)) for spec in config.listen]
     listening = ListeningService(listen, site, accessLog)
     from twisted.internet import reactor
