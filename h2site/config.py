@@ -37,6 +37,7 @@ class Config:
         chose the default port, else L{None}.
     @ivar accessLogFormat: C{combined} or C{json}.
     @ivar healthPath: the path answering health checks, or L{None}.
+    @ivar workers: how many serving processes.
     """
 
     siteDir: str
@@ -45,6 +46,7 @@ class Config:
     devCertificate: str | None = None
     accessLogFormat: str = "combined"
     healthPath: str | None = None
+    workers: int = 1
 
 
 def checkSiteDir(siteDir: str) -> str:
@@ -110,6 +112,26 @@ def _tlsFiles(cert: str | None, key: str | None, chain: str | None) -> TLSFiles 
     )
 
 
+#: More serving processes than this is a typo, not a configuration.
+MAX_WORKERS = 256
+
+
+def parseWorkers(value: str, cpus: int | None = None) -> int:
+    """
+    The C{--workers} value: a count from 1 to L{MAX_WORKERS}, or C{auto} for
+    the number of CPUs this process may run on.
+    """
+    if value == "auto":
+        if cpus is None:
+            cpus = len(os.sched_getaffinity(0))
+        return max(1, min(cpus, MAX_WORKERS))
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
+        raise ConfigError(
+            f"--workers {value!r} is not a number from 1 to {MAX_WORKERS} or 'auto'"
+        )
+    return int(value)
+
+
 def buildConfig(
     siteDir: str,
     ports: Sequence[str],
@@ -121,6 +143,7 @@ def buildConfig(
     tlsChain: str | None = None,
     accessLogFormat: str = "combined",
     healthPath: str | None = None,
+    workers: str = "1",
 ) -> Config:
     """
     Check the options and build the L{Config}.
@@ -160,6 +183,7 @@ def buildConfig(
             f"/static/, e.g. /healthz"
         )
     return Config(
+        workers=parseWorkers(workers),
         siteDir=site,
         listen=listen,
         accessLog=_checkAccessLog(accessLog),

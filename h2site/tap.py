@@ -6,6 +6,7 @@ C{twistd h2site}: the options, and C{makeService}, which only wires.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.application import service
@@ -22,8 +23,9 @@ from .errors import ConfigError, StartupError
 from .sdnotify import Notifier
 from .service import ListeningService
 from .site import H2Site, buildResource
+from .workers import WorkerSupervisor
 
-__all__ = ["Options", "makeService"]
+__all__ = ["Options", "buildServer", "makeService"]
 
 
 class Options(usage.Options):
@@ -65,6 +67,13 @@ class Options(usage.Options):
             "object per line, with protocol and duration).",
         ],
         [
+            "workers",
+            None,
+            "1",
+            "Serving processes: a number, or 'auto' for one per CPU. With more "
+            "than one, this process listens and supervises them.",
+        ],
+        [
             "health-path",
             None,
             None,
@@ -74,10 +83,13 @@ class Options(usage.Options):
     ]
 
     config: Config
+    #: The arguments as given, which worker processes are started with.
+    argv: list[str]
 
     def __init__(self) -> None:
         super().__init__()
         self["port"] = []
+        self.argv = []
 
     def opt_port(self, description: str) -> None:
         """
@@ -101,6 +113,7 @@ class Options(usage.Options):
                 tlsChain=self["tls-chain"],
                 accessLogFormat=self["access-log-format"],
                 healthPath=self["health-path"],
+                workers=self["workers"],
             )
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
@@ -110,6 +123,7 @@ class Options(usage.Options):
         Parse, turning any usage error into one line and exit status 1,
         instead of twistd's full usage text followed by the error.
         """
+        self.argv = list(options) if options is not None else []
         try:
             super().parseOptions(options)
         except usage.UsageError as e:
@@ -136,10 +150,44 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
     return endpoint
 
 
+def buildServer(
+    config: Config,
+    listen: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
+    notifier: Notifier,
+    reactor: Any,
+) -> service.MultiService:
+    """
+    The serving part of h2site: render the site, build the C{Site}, listen
+    on C{listen}, and take reload and log signals.  Used by C{twistd h2site}
+    directly, and by each worker process under C{--workers}.
+
+    @raise StartupError: if a template fails to render.
+    """
+    try:
+        root = buildResource(config.siteDir)
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat)
+    site = H2Site(root, accessLog.write, config.healthPath)
+    listening = ListeningService(listen, site, accessLog)
+    control = ControlService(
+        site=site,
+        build=lambda: buildResource(config.siteDir),
+        tls=listening.tls,
+        accessLog=accessLog,
+        notifier=notifier,
+        reactor=reactor,
+    )
+    top = service.MultiService()
+    listening.setServiceParent(top)
+    control.setServiceParent(top)
+    return top
+
+
 def makeService(options: Options) -> service.IService:
     """
-    Render the site, build the resource tree and the C{Site}, and listen on
-    every endpoint.
+    Build h2site's service: one serving process, or with C{--workers N} a
+    supervisor that listens and runs N serving processes.
 
     @raise StartupError: if HTTP/2 support is missing, a template fails to
         render, or an endpoint string cannot be parsed.
@@ -149,26 +197,21 @@ def makeService(options: Options) -> service.IService:
             "HTTP/2 support is missing (the h2 package); "
             "install it with: pip install 'twisted[http2]'"
         )
-    config = options.config
-    try:
-        root = buildResource(config.siteDir)
-    except ConfigError as e:
-        raise StartupError(str(e)) from None
-    accessLog = AccessLog(config.accessLog, config.accessLogFormat)
-    site = H2Site(root, accessLog.write, config.healthPath)
-    listen = [(spec, _endpoint(spec)) for spec in config.listen]
-    listening = ListeningService(listen, site, accessLog)
     from twisted.internet import reactor
 
-    control = ControlService(
-        site=site,
-        build=lambda: buildResource(config.siteDir),
-        tls=listening.tls,
-        accessLog=accessLog,
+    config = options.config
+    listen = [(spec, _endpoint(spec)) for spec in config.listen]
+    if config.workers == 1:
+        return buildServer(config, listen, Notifier(os.environ), reactor)
+    try:
+        # Fail now, in one line, rather than in every worker.
+        buildResource(config.siteDir)
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    return WorkerSupervisor(
+        count=config.workers,
+        argv=options.argv,
+        listen=listen,
         notifier=Notifier(os.environ),
         reactor=reactor,
     )
-    top = service.MultiService()
-    listening.setServiceParent(top)
-    control.setServiceParent(top)
-    return top
