@@ -146,12 +146,14 @@ def listenNow(
     if isinstance(result, Failure):
         error = result.value or Exception(result.getErrorMessage())
         raise StartupError(describeListenError(spec.description, error))
-    _announce(spec, result, note)
+    announce(spec, result.getHost(), note)
     return result
 
 
-def _announce(spec: ListenSpec, port: IListeningPort, note: str) -> None:
-    address = port.getHost()
+def announce(spec: ListenSpec, address: object, note: str = "") -> None:
+    """
+    Log where h2site now listens, and with which certificate.
+    """
     host = getattr(address, "host", None)
     if host is None:
         where = str(address)

@@ -24,16 +24,22 @@ from typing import Any
 
 from twisted.application import service
 from twisted.internet import protocol
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IStreamServerEndpoint,
+)
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from .endpoints import ListenSpec
+from .endpoints import ListenSpec, splitDescription
+from .errors import StartupError
 from .sdnotify import Notifier
-from .service import listenNow
+from .service import announce, describeListenError, listenNow
 
-__all__ = ["WorkerSupervisor", "main", "restartDelay"]
+__all__ = ["WorkerSupervisor", "main", "restartDelay", "reusePortSockets"]
 
 _log = Logger(namespace="h2site")
 
@@ -59,6 +65,46 @@ def restartDelay(failures: int) -> float:
     if failures <= 1:
         return 0.0
     return float(min(30, 2 ** (failures - 2)))
+
+
+def reusePortSockets(spec: ListenSpec, count: int) -> list[socket.socket] | None:
+    """
+    For a C{tcp:} listener, C{count} listening sockets on the same address
+    with C{SO_REUSEPORT}, one per worker, or L{None} for other kinds.
+
+    Why not one shared socket: every worker is woken for each new
+    connection, and Twisted accepts up to 100 per wake-up, so the first
+    worker to run takes a whole burst.  With a socket each, the kernel
+    spreads connections evenly by their addresses.
+
+    @raise StartupError: if the address cannot be bound.
+    """
+    if spec.kind not in ("tcp", "tcp6"):
+        return None
+    args, kwargs = splitDescription(spec.plain)
+    positional = dict(zip(("port", "interface", "backlog"), args[1:], strict=False))
+    options = {**positional, **kwargs}
+    port = int(options.get("port", "0") or "0")
+    interface = options.get("interface", "") or ("::" if spec.kind == "tcp6" else "")
+    backlog = int(options.get("backlog", "50") or "50")
+    family = socket.AF_INET6 if ":" in interface else socket.AF_INET
+    host = interface or "0.0.0.0"  # noqa: S104 - Twisted's default: all IPv4
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]
+            sock.listen(backlog)
+    except OSError as e:
+        for sock in sockets:
+            sock.close()
+        error = CannotListenError(host, port, e)
+        raise StartupError(describeListenError(spec.description, error)) from None
+    return sockets
 
 
 class _NeverAccept(protocol.ServerFactory):
@@ -110,6 +156,8 @@ class WorkerSupervisor(service.Service):
         self._notifier = notifier
         self._reactor = reactor
         self._ports: list[IListeningPort] = []
+        #: For each listener, the socket each worker slot accepts from.
+        self._sockets: list[list[socket.socket]] = []
         self._workers: dict[int, _WorkerProtocol] = {}
         self._ready: set[int] = set()
         self._failures: dict[int, int] = {}
@@ -120,13 +168,23 @@ class WorkerSupervisor(service.Service):
 
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
+        note = f"with {self._count} workers"
         for spec, endpoint in self._listen:
-            port = listenNow(
-                spec, endpoint, _NeverAccept(), f"with {self._count} workers"
-            )
+            sockets = reusePortSockets(spec, self._count)
+            if sockets is not None:
+                self._sockets.append(sockets)
+                host, port = sockets[0].getsockname()[:2]
+                kind = (
+                    IPv6Address if sockets[0].family == socket.AF_INET6 else IPv4Address
+                )
+                announce(spec, kind("TCP", host, port), note)
+                continue
+            # Not TCP (systemd:, unix:): every worker shares one socket.
+            shared = listenNow(spec, endpoint, _NeverAccept(), note)
             # The workers accept; this process only holds the socket open.
-            port.stopReading()  # type: ignore[attr-defined]
-            self._ports.append(port)
+            shared.stopReading()  # type: ignore[attr-defined]
+            self._ports.append(shared)
+            self._sockets.append([shared] * self._count)  # type: ignore[list-item]
 
     def startService(self) -> None:
         super().startService()
@@ -155,7 +213,7 @@ class WorkerSupervisor(service.Service):
 
     def _spawn(self, slot: int) -> None:
         worker = _WorkerProtocol(self, slot)
-        fds = [port.fileno() for port in self._ports]  # type: ignore[attr-defined]
+        fds = [sockets[slot].fileno() for sockets in self._sockets]
         childFDs: dict[int, int | str] = {0: 0, 1: 1, 2: 2, _STATUS_FD: "r"}
         for offset, fd in enumerate(fds):
             childFDs[_FIRST_LISTEN_FD + offset] = fd
@@ -243,6 +301,10 @@ class WorkerSupervisor(service.Service):
                 kill.cancel()
             for port in self._ports:
                 port.stopListening()
+            for sockets in self._sockets:
+                for sock in sockets:
+                    if isinstance(sock, socket.socket):
+                        sock.close()
             return result
 
         return d.addBoth(done)

@@ -7,16 +7,26 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 from pathlib import Path
 
 import httpx
 from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.config import parseWorkers
-from h2site.errors import ConfigError
-from h2site.workers import restartDelay
+from h2site.endpoints import parseListen
+from h2site.errors import ConfigError, StartupError
+from h2site.workers import restartDelay, reusePortSockets
 
 from .helpers import copySite, sharedCertificates, startServer
+
+
+def socketCount(pid: int) -> int:
+    """
+    How many sockets process C{pid} has open.
+    """
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:"))
 
 
 class PureTests(SynchronousTestCase):
@@ -43,6 +53,45 @@ class PureTests(SynchronousTestCase):
         self.assertEqual(
             [restartDelay(n) for n in range(1, 9)], [0, 1, 2, 4, 8, 16, 30, 30]
         )
+
+
+class ReusePortTests(SynchronousTestCase):
+    """
+    L{reusePortSockets} gives each worker its own socket on one address.
+    """
+
+    def test_tcp(self) -> None:
+        """
+        For a C{tcp:} listener, N sockets share one kernel-chosen port.
+        """
+        sockets = reusePortSockets(parseListen("tcp:port=0:interface=127.0.0.1"), 3)
+        assert sockets is not None
+        self.addCleanup(lambda: [s.close() for s in sockets])
+        self.assertEqual(len({s.getsockname() for s in sockets}), 1)
+        self.assertEqual(len({s.fileno() for s in sockets}), 3)
+
+    def test_otherKinds(self) -> None:
+        """
+        Other endpoint types share one socket instead.
+        """
+        self.assertIsNone(reusePortSockets(parseListen("unix:/tmp/x"), 2))
+        self.assertIsNone(
+            reusePortSockets(parseListen("systemd:domain=INET:index=0"), 2)
+        )
+
+    def test_busy(self) -> None:
+        """
+        A port taken by another process (without SO_REUSEPORT) is one clear
+        error.
+        """
+        blocker = socket.socket()
+        self.addCleanup(blocker.close)
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        with self.assertRaises(StartupError) as caught:
+            reusePortSockets(parseListen(f"tcp:{port}:interface=127.0.0.1"), 2)
+        self.assertIn("already in use", str(caught.exception.code))
 
 
 class WorkersTests(SynchronousTestCase):
@@ -85,18 +134,28 @@ class WorkersTests(SynchronousTestCase):
 
     def test_bothWorkersServe(self) -> None:
         """
-        Two worker processes accept from the shared socket: with either one
-        frozen, the other still answers every new connection.
+        Two worker processes, not the supervisor, take the connections, and
+        both get a share: with 16 connections open, each worker holds some.
         """
         pids = self.workerPids()
         self.assertEqual(len(pids), 2)
         self.assertNotIn(self.server.process.pid, pids)  # type: ignore[union-attr]
-        for frozen in pids:
-            os.kill(frozen, signal.SIGSTOP)
-            try:
-                self.assertEqual([self.fresh() for _ in range(3)], [200, 200, 200])
-            finally:
-                os.kill(frozen, signal.SIGCONT)
+        before = {pid: socketCount(pid) for pid in pids}
+        ctx = self.certs.sslContext(["http/1.1"])
+        connections = []
+        try:
+            for _ in range(16):
+                raw = socket.create_connection(
+                    ("127.0.0.1", self.server.port), timeout=30
+                )
+                # The handshake completes only once a worker has accepted.
+                connections.append(ctx.wrap_socket(raw, server_hostname="localhost"))
+            gained = {pid: socketCount(pid) - before[pid] for pid in pids}
+        finally:
+            for connection in connections:
+                connection.close()
+        self.assertEqual(sum(gained.values()), 16, gained)
+        self.assertTrue(all(count > 0 for count in gained.values()), gained)
 
     def test_deadWorkerRestarted(self) -> None:
         """
