@@ -66,7 +66,8 @@ class ReusePortTests(SynchronousTestCase):
         """
         sockets = reusePortSockets(parseListen("tcp:port=0:interface=127.0.0.1"), 3)
         assert sockets is not None
-        self.addCleanup(lambda: [s.close() for s in sockets])
+        for sock in sockets:
+            self.addCleanup(sock.close)
         self.assertEqual(len({s.getsockname() for s in sockets}), 1)
         self.assertEqual(len({s.fileno() for s in sockets}), 3)
 
