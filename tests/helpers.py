@@ -189,6 +189,22 @@ def makeSite(
     return directory
 
 
+def requireTool(name: str) -> str:
+    """
+    The path of a command-line tool a test needs.  Missing, it skips the
+    test on a developer's machine, but fails it under CI (C{CI=true}),
+    whose C{.ci/run} must install it.
+    """
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            raise AssertionError(f"{name} is not installed; .ci/run must install it")
+        from twisted.trial.unittest import SkipTest
+
+        raise SkipTest(f"{name} is not installed")
+    return path
+
+
 def twistdCommand(*args: str) -> list[str]:
     """
     The command line that runs C{twistd -n h2site ARGS} with this Python,

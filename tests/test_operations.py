@@ -17,11 +17,12 @@ from pathlib import Path
 
 import httpx
 from cryptography import x509
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from .helpers import (
     copySite,
     makeCertificates,
+    requireTool,
     sharedCertificates,
     startServer,
     testEnvironment,
@@ -42,19 +43,6 @@ def servedCertificate(port: int) -> x509.Certificate:
         der = tls.getpeercert(binary_form=True)
     assert der is not None
     return x509.load_der_x509_certificate(der)
-
-
-def requireTool(name: str) -> str:
-    """
-    The path of a tool; skipped on a developer machine without it, a
-    failure under CI, which must install it.
-    """
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"{name} is not installed; .ci/run must install it")
-        raise SkipTest(f"{name} is not installed")
-    return path
 
 
 class ReloadTests(SynchronousTestCase):
