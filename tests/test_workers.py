@@ -18,7 +18,12 @@ from h2site.endpoints import parseListen
 from h2site.errors import ConfigError, StartupError
 from h2site.workers import restartDelay, reusePortSockets
 
-from .helpers import copySite, requireTool, sharedCertificates, startServer
+from .helpers import (
+    copySite,
+    sharedCertificates,
+    startServer,
+    startSocketActivated,
+)
 
 
 def socketCount(pid: int) -> int:
@@ -202,31 +207,10 @@ class SocketActivatedWorkersTests(SynchronousTestCase):
         Under C{systemd-socket-activate}, two workers serve HTTPS from the
         inherited socket.
         """
-        activate = requireTool("systemd-socket-activate")
         tmp = Path(self.mktemp()).absolute()
         tmp.mkdir()
         copySite(tmp / "site")
-        certs = sharedCertificates()
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()
-        server = startServer(
-            self,
-            "-p",
-            "systemd:domain=INET:name=https",
-            "--tls-cert",
-            str(certs.cert),
-            "--tls-key",
-            str(certs.key),
-            "--workers",
-            "2",
-            cwd=tmp,
-            prefix=[activate, "--listen", f"127.0.0.1:{port}", "--fdname", "https"],
-            listeners=0,
+        server, _ = startSocketActivated(
+            self, sharedCertificates(), "--workers", "2", cwd=tmp
         )
-        server.waitForOutput(f"Listening on 127.0.0.1:{port}")
-        with httpx.Client(http2=True, verify=certs.sslContext(), timeout=60) as client:
-            response = client.get(f"https://localhost:{port}/")
-        self.assertEqual((response.http_version, response.status_code), ("HTTP/2", 200))
         server.waitForOutput("all 2 workers are serving")
