@@ -10,8 +10,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .accesslog import FORMATS
 from .devcert import ensureDevCertificate, stateDirectory
-from .endpoints import ListenSpec, escape, parseListen
+from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
 from .errors import ConfigError
 from .tls import utcNow
 
@@ -26,6 +27,8 @@ __all__ = [
 
 #: With no --port: HTTPS on this machine only, with the development certificate.
 DEFAULT_PORT = "ssl:port=8443:interface=127.0.0.1"
+#: The same place, for when --tls-cert provides the certificate.
+DEFAULT_PLAIN_PORT = "tcp:port=8443:interface=127.0.0.1"
 
 #: Seconds open connections get to finish their responses when h2site stops.
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
@@ -42,6 +45,9 @@ class Config:
         file path.
     @ivar devCertificate: the development certificate's path when h2site
         chose the default port, else L{None}.
+    @ivar accessLogFormat: C{combined} or C{json}.
+    @ivar healthPath: the path answering health checks, or L{None}.
+    @ivar workers: how many serving processes.
     @ivar shutdownTimeout: seconds open connections get to finish their
         responses when h2site stops, before they are cut.
     """
@@ -50,6 +56,9 @@ class Config:
     listen: tuple[ListenSpec, ...]
     accessLog: str | None
     devCertificate: str | None = None
+    accessLogFormat: str = "combined"
+    healthPath: str | None = None
+    workers: int = 1
     shutdownTimeout: float = DEFAULT_SHUTDOWN_TIMEOUT
 
 
@@ -102,6 +111,40 @@ def _checkAccessLog(accessLog: str | None) -> str | None:
     return path
 
 
+def _tlsFiles(cert: str | None, key: str | None, chain: str | None) -> TLSFiles | None:
+    if cert is None and key is None:
+        if chain is not None:
+            raise ConfigError("--tls-chain needs --tls-cert and --tls-key")
+        return None
+    if cert is None or key is None:
+        raise ConfigError("--tls-cert and --tls-key go together; give both")
+    return TLSFiles(
+        key=os.path.abspath(key),
+        cert=os.path.abspath(cert),
+        chain=os.path.abspath(chain) if chain else None,
+    )
+
+
+#: More serving processes than this is a typo, not a configuration.
+MAX_WORKERS = 256
+
+
+def parseWorkers(value: str, cpus: int | None = None) -> int:
+    """
+    The C{--workers} value: a count from 1 to L{MAX_WORKERS}, or C{auto} for
+    the number of CPUs this process may run on.
+    """
+    if value == "auto":
+        if cpus is None:
+            cpus = len(os.sched_getaffinity(0))
+        return max(1, min(cpus, MAX_WORKERS))
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
+        raise ConfigError(
+            f"--workers {value!r} is not a number from 1 to {MAX_WORKERS} or 'auto'"
+        )
+    return int(value)
+
+
 def parseShutdownTimeout(value: str) -> float:
     """
     Read C{--shutdown-timeout}: a number of seconds, 0 or more.
@@ -125,20 +168,31 @@ def buildConfig(
     ports: Sequence[str],
     accessLog: str | None,
     environ: Mapping[str, str],
+    *,
+    tlsCert: str | None = None,
+    tlsKey: str | None = None,
+    tlsChain: str | None = None,
+    accessLogFormat: str = "combined",
+    healthPath: str | None = None,
+    workers: str = "1",
     shutdownTimeout: str = str(DEFAULT_SHUTDOWN_TIMEOUT),
 ) -> Config:
     """
     Check the options and build the L{Config}.
 
-    With no ports, listen on L{DEFAULT_PORT} with a development certificate
-    generated once into the state folder and reused.
+    With no ports, listen on L{DEFAULT_PORT}: with the C{--tls-cert}
+    certificate if given, else with a development certificate generated
+    once into the state folder and reused.
 
     @raise ConfigError: with a sentence saying what is wrong and what to do.
     """
     site = checkSiteDir(siteDir)
     devCertificate = None
-    if ports:
-        listen = tuple(parseListen(p) for p in ports)
+    tlsFiles = _tlsFiles(tlsCert, tlsKey, tlsChain)
+    if ports or tlsFiles is not None:
+        listen = tuple(parseListen(p) for p in ports or [DEFAULT_PLAIN_PORT])
+        if tlsFiles is not None:
+            listen = wrapInTLS(listen, tlsFiles, tlsFiles.load())
     else:
         keyPath, certPath, _ = ensureDevCertificate(stateDirectory(environ), utcNow())
         devCertificate = str(certPath)
@@ -148,10 +202,25 @@ def buildConfig(
                 f":certKey={escape(str(certPath))}"
             ),
         )
+    if accessLogFormat not in FORMATS:
+        raise ConfigError(
+            f"--access-log-format {accessLogFormat!r} is not one of "
+            f"{', '.join(sorted(FORMATS))}"
+        )
+    if healthPath is not None and (
+        not healthPath.startswith("/") or healthPath.startswith("/static/")
+    ):
+        raise ConfigError(
+            f"--health-path {healthPath!r} must be an absolute path outside "
+            f"/static/, e.g. /healthz"
+        )
     return Config(
+        workers=parseWorkers(workers),
         siteDir=site,
         listen=listen,
         accessLog=_checkAccessLog(accessLog),
         devCertificate=devCertificate,
+        accessLogFormat=accessLogFormat,
+        healthPath=healthPath,
         shutdownTimeout=parseShutdownTimeout(shutdownTimeout),
     )

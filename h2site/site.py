@@ -14,6 +14,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.web import http, resource, server
 from twisted.web.server import Request
 
+from .accesslog import TimedRequest
 from .http2 import ConnectionLimits, ConnectionPool, buildProtocol
 from .pages import RenderedPage, renderPages, staticURLFactory
 from .static import StaticRoot
@@ -127,12 +128,25 @@ class H2Site(server.Site):
         self,
         root: resource.Resource,
         accessLog: Callable[[http.Request], None],
+        healthPath: str | None = None,
         limits: ConnectionLimits | None = None,
         reactor: IReactorTime | None = None,
     ) -> None:
+        """
+        @param healthPath: the path that answers health checks (200, not
+            logged), or L{None} for none.
+        @param limits: the limits of every connection.
+        @param reactor: the clock for connection timeouts.
+        """
         limits = limits or ConnectionLimits()
-        super().__init__(root, timeout=limits.idleTimeout, reactor=reactor)
+        super().__init__(
+            root,
+            requestFactory=TimedRequest,
+            timeout=limits.idleTimeout,
+            reactor=reactor,
+        )
         self._accessLog = accessLog
+        self._healthPath = healthPath.encode("utf-8") if healthPath else None
         self.connections = ConnectionPool(limits, self.reactor)
 
     def closeConnections(self, timeout: float) -> Deferred[None]:
@@ -147,7 +161,32 @@ class H2Site(server.Site):
         # Request.process has just set "Server: TwistedWeb/x.y"; a version
         # banner only helps attackers pick exploits.
         request.responseHeaders.removeHeader(b"server")
+        if self._healthPath is not None and request.path == self._healthPath:
+            return _HEALTH
         return super().getResourceFor(request)  # type: ignore[no-any-return]
 
     def log(self, request: http.Request) -> None:
-        self._accessLog(request)
+        # Load balancers poll the health path every few seconds; logging each
+        # poll would bury the requests that matter.
+        if self._healthPath is None or request.path != self._healthPath:
+            self._accessLog(request)
+
+
+class _Health(resource.Resource):
+    """
+    The health check: 200 as long as the process serves, never cached.
+    """
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        request.responseHeaders.setRawHeaders(
+            b"content-type", [b"text/plain; charset=utf-8"]
+        )
+        request.responseHeaders.setRawHeaders(b"cache-control", [b"no-store"])
+        return b"ok\n"
+
+    render_HEAD = render_GET
+
+
+_HEALTH = _Health()

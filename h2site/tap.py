@@ -6,6 +6,7 @@ C{twistd h2site}: the options, and C{makeService}, which only wires.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.application import service
@@ -16,12 +17,15 @@ from twisted.web import http
 
 from .accesslog import AccessLog
 from .config import DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT, Config, buildConfig
+from .control import ControlService
 from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
+from .sdnotify import Notifier
 from .service import ListeningService
 from .site import H2Site, buildResource
+from .workers import STOP_MARGIN, STOP_TIMEOUT, WorkerSupervisor
 
-__all__ = ["Options", "makeService"]
+__all__ = ["Options", "buildServer", "makeService"]
 
 
 class Options(usage.Options):
@@ -47,6 +51,36 @@ class Options(usage.Options):
             "output with '-'. Default: twistd's log.",
         ],
         [
+            "tls-cert",
+            None,
+            None,
+            "PEM certificate (or full chain, leaf first) to serve TLS with on "
+            "every tcp:, unix: and systemd: --port.",
+        ],
+        ["tls-key", None, None, "PEM private key for --tls-cert (unencrypted)."],
+        ["tls-chain", None, None, "PEM intermediates to send after --tls-cert."],
+        [
+            "access-log-format",
+            None,
+            "combined",
+            "Access log format: combined (Combined Log Format) or json (one "
+            "object per line, with protocol and duration).",
+        ],
+        [
+            "workers",
+            None,
+            "1",
+            "Serving processes: a number, or 'auto' for one per CPU. With more "
+            "than one, this process listens and supervises them.",
+        ],
+        [
+            "health-path",
+            None,
+            None,
+            "Answer health checks at this path (e.g. /healthz) with 200, "
+            "without access-log lines. Default: off.",
+        ],
+        [
             "shutdown-timeout",
             None,
             str(DEFAULT_SHUTDOWN_TIMEOUT),
@@ -56,10 +90,13 @@ class Options(usage.Options):
     ]
 
     config: Config
+    #: The arguments as given, which worker processes are started with.
+    argv: list[str]
 
     def __init__(self) -> None:
         super().__init__()
         self["port"] = []
+        self.argv = []
 
     def opt_port(self, description: str) -> None:
         """
@@ -78,6 +115,12 @@ class Options(usage.Options):
                 self["port"],
                 self["access-log"],
                 os.environ,
+                tlsCert=self["tls-cert"],
+                tlsKey=self["tls-key"],
+                tlsChain=self["tls-chain"],
+                accessLogFormat=self["access-log-format"],
+                healthPath=self["health-path"],
+                workers=self["workers"],
                 shutdownTimeout=self["shutdown-timeout"],
             )
         except ConfigError as e:
@@ -88,6 +131,7 @@ class Options(usage.Options):
         Parse, turning any usage error into one line and exit status 1,
         instead of twistd's full usage text followed by the error.
         """
+        self.argv = list(options) if options is not None else []
         try:
             super().parseOptions(options)
         except usage.UsageError as e:
@@ -99,6 +143,14 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
 
     try:
         endpoint: IStreamServerEndpoint = serverFromString(reactor, spec.plain)
+    except (IndexError, KeyError):
+        if spec.kind != "systemd":
+            raise
+        raise StartupError(
+            f"--port {spec.description!r}: systemd passed no such socket; "
+            f"systemd: endpoints work only under socket activation, which sets "
+            f"LISTEN_FDS and LISTEN_FDNAMES for this process"
+        ) from None
     except Exception as e:
         raise StartupError(
             f"--port {spec.description!r} is not an endpoint Twisted knows: {e}"
@@ -106,10 +158,45 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
     return endpoint
 
 
+def buildServer(
+    config: Config,
+    listen: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
+    notifier: Notifier,
+    reactor: Any,
+) -> service.MultiService:
+    """
+    The serving part of h2site: render the site, build the C{Site}, listen
+    on C{listen}, and take reload and log signals.  Used by C{twistd h2site}
+    directly, and by each worker process under C{--workers}.
+
+    @raise StartupError: if a template fails to render.
+    """
+    try:
+        root = buildResource(config.siteDir)
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat)
+    site = H2Site(root, accessLog.write, config.healthPath)
+    listening = ListeningService(listen, site, accessLog, config.shutdownTimeout)
+    control = ControlService(
+        site=site,
+        build=lambda: buildResource(config.siteDir),
+        tls=listening.tls,
+        accessLog=accessLog,
+        notifier=notifier,
+        reactor=reactor,
+    )
+    top = service.MultiService()
+    # Control first: it takes the signals before anything listens.
+    control.setServiceParent(top)
+    listening.setServiceParent(top)
+    return top
+
+
 def makeService(options: Options) -> service.IService:
     """
-    Render the site, build the resource tree and the C{Site}, and listen on
-    every endpoint.
+    Build h2site's service: one serving process, or with C{--workers N} a
+    supervisor that listens and runs N serving processes.
 
     @raise StartupError: if HTTP/2 support is missing, a template fails to
         render, or an endpoint string cannot be parsed.
@@ -119,12 +206,22 @@ def makeService(options: Options) -> service.IService:
             "HTTP/2 support is missing (the h2 package); "
             "install it with: pip install 'twisted[http2]'"
         )
+    from twisted.internet import reactor
+
     config = options.config
+    listen = [(spec, _endpoint(spec)) for spec in config.listen]
+    if config.workers == 1:
+        return buildServer(config, listen, Notifier(os.environ), reactor)
     try:
-        root = buildResource(config.siteDir)
+        # Fail now, in one line, rather than in every worker.
+        buildResource(config.siteDir)
     except ConfigError as e:
         raise StartupError(str(e)) from None
-    accessLog = AccessLog(config.accessLog)
-    site = H2Site(root, accessLog.write)
-    listen = [(spec, _endpoint(spec)) for spec in config.listen]
-    return ListeningService(listen, site, accessLog, config.shutdownTimeout)
+    return WorkerSupervisor(
+        count=config.workers,
+        argv=options.argv,
+        listen=listen,
+        notifier=Notifier(os.environ),
+        reactor=reactor,
+        stopTimeout=max(STOP_TIMEOUT, config.shutdownTimeout + STOP_MARGIN),
+    )

@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from twisted.application.service import MultiService
 from twisted.trial.unittest import SynchronousTestCase
 
+from h2site.control import ControlService
 from h2site.endpoints import escape
 from h2site.errors import StartupError
 from h2site.service import ListeningService
@@ -260,11 +262,13 @@ class MakeServiceTests(SynchronousTestCase):
                 {"index.html": "x"}, "-p", "tcp:0", "-p", self.certs.endpoint()
             )
         )
-        self.assertIsInstance(service, ListeningService)
-        assert isinstance(service, ListeningService)
-        self.assertIsInstance(service._site, H2Site)
-        self.assertIsInstance(service._site.resource, SiteRoot)
-        self.assertEqual(len(service._listen), 2)
+        assert isinstance(service, MultiService)
+        control, listening = service.services
+        assert isinstance(listening, ListeningService)
+        self.assertIsInstance(control, ControlService)
+        self.assertIsInstance(listening._site, H2Site)
+        self.assertIsInstance(listening._site.resource, SiteRoot)
+        self.assertEqual(len(listening._listen), 2)
 
     def test_templateTypo(self) -> None:
         """
