@@ -37,7 +37,8 @@ from tests.helpers import makeCertificates, makeSite, twistdCommand  # noqa: E40
 PAGE = (
     "<!doctype html>\n<html lang=en><meta charset=utf-8>\n"
     "<title>A small page</title>\n<h1>A small page</h1>\n"
-    + "<p>HTTP/2 multiplexes many requests over one connection.</p>\n" * 24
+    + "<p>HTTP/2 multiplexes many requests over one connection.</p>\n"
+    * 24
 )
 #: The large file: 160 KiB that no server can compress.
 FILE_NAME = "file160k.bin"
@@ -45,7 +46,9 @@ FILE_SIZE = 160 * 1024
 
 _LISTENING = re.compile(r"listening on (?:https://\S+?:)?(\d+)")
 _RESULT = re.compile(r"finished in [\d.]+s, ([\d.]+) req/s, ([\d.]+)([KMG]?B)/s")
-_REQUESTS = re.compile(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded")
+_REQUESTS = re.compile(
+    r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded"
+)
 _UNITS = {"B": 1e-6, "KB": 1e-3, "MB": 1.0, "GB": 1e3}
 
 
@@ -115,9 +118,7 @@ def startAnnounced(name: str, command: list[str], cwd: Path) -> Running:
     raise SystemExit(f"{name} did not start")
 
 
-def h2load(
-    server: Running, path: str, duration: float, http1: bool = False
-) -> Result:
+def h2load(server: Running, path: str, duration: float, http1: bool = False) -> Result:
     """
     Load C{path} for C{duration} seconds (after a 2 s warm-up) with 10
     connections of 10 concurrent streams each (one request at a time per
@@ -135,7 +136,9 @@ def h2load(
     result = _RESULT.search(done.stdout)
     requests = _REQUESTS.search(done.stdout)
     if result is None or requests is None:
-        raise SystemExit(f"h2load failed against {server.name}:\n{done.stdout}{done.stderr}")
+        raise SystemExit(
+            f"h2load failed against {server.name}:\n{done.stdout}{done.stderr}"
+        )
     total, _, succeeded = (int(n) for n in requests.groups())
     megabytes = float(result.group(2)) * _UNITS[result.group(3)]
     warmup = float(result.group(1)) * 2  # requests made during the warm-up
@@ -285,45 +288,50 @@ def run(work: Path, duration: float, withNginx: bool) -> None:
             work,
         )
         servers.append(stock)
-        nginx = startNginx(plain, certs.key, certs.cert, work / "nginx") if withNginx else None
+        nginx = (
+            startNginx(plain, certs.key, certs.cert, work / "nginx")
+            if withNginx
+            else None
+        )
         if nginx is not None:
             servers.append(nginx)
 
-        print(f"page: {len(page)} bytes; file: {FILE_SIZE} bytes; {duration:g} s per run")
-        print(f"{'server':<24}{'test':<14}{'req/s':>10}{'MB/s':>10}{'CPU us/req':>12}{'failed':>8}")
+        print(f"page: {len(page)} B; file: {FILE_SIZE} B; {duration} s per run")
+        header = ("server", "test", "req/s", "MB/s", "CPU us/req", "failed")
+        print("{:<24}{:<8}{:>10}{:>10}{:>12}{:>8}".format(*header))
         results: dict[tuple[str, str], Result] = {}
-
-        def measure(label: str, server: Running, test: str, path: str, http1: bool = False) -> None:
-            result = h2load(server, path, duration, http1)
-            results[(label, test)] = result
+        runs = [
+            ("h2site h2", h2site, "page", "/", False),
+            ("h2site http/1.1", h2site, "page", "/", True),
+            ("stock Twisted h2", stock, "page", "/page.html", False),
+            ("h2site h2", h2site, "160k", f"/static/{FILE_NAME}", False),
+            ("h2site http/1.1", h2site, "160k", f"/static/{FILE_NAME}", True),
+            ("stock Twisted h2", stock, "160k", f"/{FILE_NAME}", False),
+        ]
+        if nginx is not None:
+            runs.insert(3, ("nginx h2 (1 worker)", nginx, "page", "/page.html", False))
+            runs.append(("nginx h2 (1 worker)", nginx, "160k", f"/{FILE_NAME}", False))
+        for label, server, test, path, http1 in runs:
+            r = h2load(server, path, duration, http1)
+            results[(label, test)] = r
             print(
-                f"{label:<24}{test:<14}{result.requests:>10.0f}{result.megabytes:>10.1f}"
-                f"{result.cpuMicroseconds:>12.0f}{result.failed:>8}",
+                f"{label:<24}{test:<8}{r.requests:>10.0f}{r.megabytes:>10.1f}"
+                f"{r.cpuMicroseconds:>12.0f}{r.failed:>8}",
                 flush=True,
             )
-
-        measure("h2site h2", h2site, "page", "/")
-        measure("h2site http/1.1", h2site, "page", "/", http1=True)
-        measure("stock Twisted h2", stock, "page", "/page.html")
-        if nginx is not None:
-            measure("nginx h2 (1 worker)", nginx, "page", "/page.html")
-        measure("h2site h2", h2site, "160k", f"/static/{FILE_NAME}")
-        measure("h2site http/1.1", h2site, "160k", f"/static/{FILE_NAME}", http1=True)
-        measure("stock Twisted h2", stock, "160k", f"/{FILE_NAME}")
-        if nginx is not None:
-            measure("nginx h2 (1 worker)", nginx, "160k", f"/{FILE_NAME}")
-
         print()
+        others = ["stock Twisted h2", "h2site http/1.1"]
+        if nginx is not None:
+            others.append("nginx h2 (1 worker)")
         for test, unit in (("page", "req/s"), ("160k", "MB/s")):
-            def value(label: str) -> float:
-                r = results[(label, test)]
-                return r.requests if unit == "req/s" else r.megabytes
-
-            ours = value("h2site h2")
-            print(f"{test}: h2site h2 / stock Twisted h2 = {ours / value('stock Twisted h2'):.2f}x ({unit})")
-            print(f"{test}: h2site h2 / h2site http/1.1 = {ours / value('h2site http/1.1'):.2f}x ({unit})")
-            if nginx is not None:
-                print(f"{test}: h2site h2 / nginx h2 = {ours / value('nginx h2 (1 worker)'):.2f}x ({unit})")
+            ours = results[("h2site h2", test)]
+            for other in others:
+                theirs = results[(other, test)]
+                if unit == "req/s":
+                    ratio = ours.requests / theirs.requests
+                else:
+                    ratio = ours.megabytes / theirs.megabytes
+                print(f"{test}: h2site h2 / {other} = {ratio:.2f}x ({unit})")
     finally:
         for server in servers:
             server.stop()

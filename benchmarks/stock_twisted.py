@@ -30,7 +30,7 @@ def main(directory: str, keyPath: str, certPath: str) -> None:
         print(f"listening on {port.getHost().port}", flush=True)  # type: ignore[attr-defined]
 
     endpoint.listen(factory).addCallback(listening)
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.run()
 
 
 if __name__ == "__main__":

@@ -99,7 +99,13 @@ _MIB = 1024 * 1024
 
 #: Connection-specific header fields: meaningless (and forbidden) in HTTP/2.
 _CONNECTION_HEADERS = frozenset(
-    [b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"]
+    [
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"transfer-encoding",
+        b"upgrade",
+    ]
 )
 
 #: A DATA frame smaller than this that leaves data waiting was cut short by a
@@ -226,7 +232,12 @@ def checkRequestHeaders(
     method = path = authority = host = None
     for name, value in headers:
         if name[:1] == b":":
-            if trailers or regular or name in seen or name not in _REQUEST_PSEUDO_FIELDS:
+            if (
+                trailers
+                or regular
+                or name in seen
+                or name not in _REQUEST_PSEUDO_FIELDS
+            ):
                 raise ProtocolError(f"misplaced or unknown pseudo-header {name!r}")
             seen.add(name)
             if name == b":method":
@@ -649,7 +660,9 @@ class H2Connection(TwistedProtocol):
                     break
                 stream = self._streams.get(event.stream_id)
                 if stream is not None:
-                    self._forget(stream, f"stream reset by the client ({event.error_code})")
+                    self._forget(
+                        stream, f"stream reset by the client ({event.error_code})"
+                    )
             elif kind is PriorityUpdated:
                 # Priority is not used (RFC 9113 deprecates it): frames that
                 # only reprioritise are noise, those inside HEADERS are not.
@@ -743,9 +756,9 @@ class H2Connection(TwistedProtocol):
         if streamID == 0:
             blocked = list(self._blocked)
             self._blocked.clear()
-            for stream in blocked:
-                stream.blocked = False
-                self._markReady(stream)
+            for waiting in blocked:
+                waiting.blocked = False
+                self._markReady(waiting)
             return
         stream = self._streams.get(streamID)
         if stream is not None and stream.blocked:
@@ -870,7 +883,8 @@ class H2Connection(TwistedProtocol):
             out.append(pending)
         if out:
             assert self.transport is not None
-            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            # One item (the usual small response) is not copied by join.
+            self.transport.write(b"".join(out))
         if calm is not None:
             self._calm(calm)
             return
@@ -945,9 +959,13 @@ class H2Connection(TwistedProtocol):
                 out.append(data)
                 h2.outbound_flow_control_window -= size
                 state.outbound_flow_control_window -= size
-                if size < _SMALL_FRAME and stream.buffered:
-                    if calm is None and not self._frameBudget.spend(now):
-                        calm = "DATA frames cut short by tiny windows"
+                if (
+                    size < _SMALL_FRAME
+                    and stream.buffered
+                    and calm is None
+                    and not self._frameBudget.spend(now)
+                ):
+                    calm = "DATA frames cut short by tiny windows"
             if stream.finished and not stream.buffered:
                 self._sent(stream)
             elif stream.buffered:
@@ -1056,7 +1074,9 @@ class H2Connection(TwistedProtocol):
             self._h2.clear_outbound_data_buffer()
             assert self.transport is not None
             self.transport.write(
-                _goAway(self._h2.highest_inbound_stream_id, ErrorCodes.COMPRESSION_ERROR)
+                _goAway(
+                    self._h2.highest_inbound_stream_id, ErrorCodes.COMPRESSION_ERROR
+                )
             )
             self._close(None, f"HTTP/2 compression error: {error}")
             return
@@ -1070,7 +1090,7 @@ class H2Connection(TwistedProtocol):
         if self._closing:
             return
         self._closing = True
-        transport = self.transport
+        transport: Any = self.transport
         assert transport is not None
         h2 = self._h2
         if (
@@ -1098,8 +1118,9 @@ class H2Connection(TwistedProtocol):
 
     def _abort(self) -> None:
         self._abortCall = None
-        if self.transport is not None:
-            self.transport.abortConnection()
+        transport: Any = self.transport
+        if transport is not None:
+            transport.abortConnection()
 
     def _loseStreams(self, reason: Failure) -> None:
         streams = list(self._streams.values())
@@ -1176,11 +1197,12 @@ class _HTTP11Channel(http.HTTPChannel):
         for name, value in headers:
             lines += [name, b": ", value, b"\r\n"]
         lines.append(b"\r\n")
+        assert self.transport is not None
         self.transport.writeSequence(lines)
         return True
 
 
-class _ProtocolSwitch(http._GenericHTTPChannelProtocol):  # type: ignore[misc]
+class _ProtocolSwitch(http._GenericHTTPChannelProtocol):
     """
     What h2site's C{Site} builds for each connection: HTTP/1.1 at first, and
     L{H2Connection} once TLS has negotiated C{h2} (known when the first
@@ -1188,6 +1210,10 @@ class _ProtocolSwitch(http._GenericHTTPChannelProtocol):  # type: ignore[misc]
     our HTTP/2 connection. It registers with the L{ConnectionPool} so a
     shutdown can reach it.
     """
+
+    _channel: Any
+    # Twisted types it as always None; it holds the ALPN protocol name.
+    _negotiatedProtocol: bytes | None  # type: ignore[assignment]
 
     def __init__(self, pool: ConnectionPool) -> None:
         super().__init__(_HTTP11Channel())
