@@ -60,12 +60,13 @@ def sendEarlyHints(request: Any, links: Sequence[str | bytes]) -> bool:
     @return: whether a 103 was sent.
     """
     values = [_encode(link) for link in links]
-    if not values or request.startedWriting or request.finished:
+    # getattr: stand-ins for requests (DummyRequest) lack some attributes.
+    if not values or getattr(request, "startedWriting", True) or request.finished:
         return False
-    if request.clientproto not in (b"HTTP/1.1", b"HTTP/2"):
+    if getattr(request, "clientproto", None) not in (b"HTTP/1.1", b"HTTP/2"):
         return False
     # A request's channel is None once its client has gone.
-    send = getattr(request.channel, "writeInformational", None)
+    send = getattr(getattr(request, "channel", None), "writeInformational", None)
     if send is None:
         return False
     return bool(send(103, [(b"link", value) for value in values]))

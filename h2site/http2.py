@@ -254,7 +254,7 @@ def checkRequestHeaders(
                 raise ProtocolError(f"connection-specific header field {name!r}")
             if name == b"te" and value.lower() != b"trailers":
                 raise ProtocolError(f"te header field {value!r}")
-            if name == b"host":
+            if name == b"host" and not trailers:
                 if host is not None:
                     raise ProtocolError("more than one host header field")
                 host = value
@@ -469,9 +469,11 @@ class _Stream:
             self._pullProducer = _PullToPush(producer, self)
             producer = self._pullProducer
             self._pullProducer.startStreaming()
+        # Running until its first write finds the stream or the connection
+        # full: pausing it here could be undone behind our back by the
+        # resource that starts it, and a pull producer's pauses must balance.
         self.producer = producer
         self.producerPaused = False
-        self._conn.producerRegistered(self)
 
     def unregisterProducer(self) -> None:
         if self._pullProducer is not None:
@@ -838,10 +840,6 @@ class H2Connection(TwistedProtocol):
         self._forget(stream, f"request refused with {status.decode()}")
         self._scheduleFlush()
 
-    def producerRegistered(self, stream: _Stream) -> None:
-        if self._mustPause(stream):
-            self._pauseStream(stream)
-
     # Sending
 
     def _markReady(self, stream: _Stream) -> None:
@@ -1195,7 +1193,7 @@ class _HTTP11Channel(http.HTTPChannel):
         reason = http.RESPONSES.get(code, b"Early Hints" if code == 103 else b"")
         lines = [b"HTTP/1.1 %d %s\r\n" % (code, reason)]
         for name, value in headers:
-            lines += [name, b": ", value, b"\r\n"]
+            lines += [name.title(), b": ", value, b"\r\n"]
         lines.append(b"\r\n")
         assert self.transport is not None
         self.transport.writeSequence(lines)
