@@ -189,10 +189,12 @@ class RawClient:
                 return frame
         return None
 
-    def waitClosed(self, timeout: float = 30.0) -> bool:
+    def waitClosed(self, timeout: float = 30.0, answer: bool = False) -> bool:
         """
         Read until the server closes the connection.
 
+        @param answer: then close our end too, as browsers and curl do on
+            reading the server's close_notify (a hostile client would not).
         @return: whether it did within C{timeout} seconds.
         """
         deadline = time.monotonic() + timeout
@@ -202,4 +204,6 @@ class RawClient:
                 return False
             self.tls.settimeout(min(left, 1.0))
             self.receive()
+        if answer:
+            self.tls.close()
         return True
