@@ -135,9 +135,12 @@ class ConnectionLimits:
     @ivar streamBufferSize: response bytes held for one stream before its
         producer is paused.
     @ivar connectionBufferSize: response bytes held for all streams of a
-        connection before every producer is paused; also the most a single
-        pass hands to the transport, so the socket's buffer never holds much
-        more than this.
+        connection before every producer is paused.
+    @ivar writeBatchSize: the most response bytes one pass hands to the
+        transport.  The transport asks us to pause once it holds 64 KiB, so
+        the socket's buffer never holds much more than this; bigger batches
+        only make bigger copies (and, past 128 KiB, fresh memory mappings
+        that page-fault).
     @ivar idleTimeout: seconds without useful progress (a request, request
         body, or response bytes leaving) after which a connection is closed.
     @ivar closeTimeout: seconds to wait for the peer after a TLS close_notify
@@ -157,6 +160,7 @@ class ConnectionLimits:
     maxRequestBodySize: int = 1 * _MIB
     streamBufferSize: int = 256 * _KIB
     connectionBufferSize: int = 1 * _MIB
+    writeBatchSize: int = 128 * _KIB
     idleTimeout: float = 60.0
     closeTimeout: float = 5.0
     frameBudget: int = 1000
@@ -907,7 +911,7 @@ class H2Connection(TwistedProtocol):
         """
         h2 = self._h2
         ready = self._ready
-        budget = self._limits.connectionBufferSize
+        budget = self._limits.writeBatchSize
         frameSize = h2.max_outbound_frame_size
         now = self._reactor.seconds()
         progress = False
