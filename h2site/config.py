@@ -7,15 +7,18 @@ completely before anything starts, and passed down explicitly.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .devcert import ensureDevCertificate, stateDirectory
 from .endpoints import ListenSpec, escape, parseListen
 from .errors import ConfigError
+from .filestore import Limits
+from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy, parseHeaderOption
 from .tls import utcNow
 
-__all__ = ["DEFAULT_PORT", "Config", "buildConfig", "checkSiteDir"]
+__all__ = ["DEFAULT_PORT", "Config", "buildConfig", "checkSiteDir", "parseSize"]
 
 #: With no --port: HTTPS on this machine only, with the development certificate.
 DEFAULT_PORT = "ssl:port=8443:interface=127.0.0.1"
@@ -32,12 +35,25 @@ class Config:
         file path.
     @ivar devCertificate: the development certificate's path when h2site
         chose the default port, else L{None}.
+    @ivar hstsMaxAge: C{Strict-Transport-Security} max-age; 0 for none.
+    @ivar csp: the C{Content-Security-Policy}, or L{None} for none.
+    @ivar extraHeaders: the operator's C{--header}s, in order.
+    @ivar redirect: plain-HTTP listeners that redirect to HTTPS.
+    @ivar redirectPort: the HTTPS port redirects point to, or L{None} for
+        the first TLS listener's.
+    @ivar staticLimits: what the file store keeps in memory.
     """
 
     siteDir: str
     listen: tuple[ListenSpec, ...]
     accessLog: str | None
     devCertificate: str | None = None
+    hstsMaxAge: int = DEFAULT_HSTS_MAX_AGE
+    csp: str | None = None
+    extraHeaders: tuple[tuple[str, str], ...] = ()
+    redirect: tuple[ListenSpec, ...] = ()
+    redirectPort: int | None = None
+    staticLimits: Limits = field(default_factory=Limits)
 
 
 def checkSiteDir(siteDir: str) -> str:
@@ -89,17 +105,76 @@ def _checkAccessLog(accessLog: str | None) -> str | None:
     return path
 
 
+_SIZE = re.compile(r"(\d+)\s*([KMG]?)i?B?", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def parseSize(value: str, option: str) -> int:
+    """
+    A byte count such as C{262144}, C{256K}, C{64M} or C{1G} (powers of
+    1024).
+
+    @raise ConfigError: if it is not one.
+    """
+    m = _SIZE.fullmatch(value.strip())
+    if m is None:
+        raise ConfigError(
+            f"{option} {value!r} is not a size; give bytes, or a number with "
+            f"K, M or G (e.g. 256K)"
+        )
+    return int(m.group(1)) * _UNITS[m.group(2).upper()]
+
+
+def _parseNumber(value: str, option: str, maximum: int) -> int:
+    if not value.strip().isdigit() or int(value) > maximum:
+        raise ConfigError(f"{option} {value!r} is not a number from 0 to {maximum}")
+    return int(value)
+
+
+def _redirects(
+    redirect: Sequence[str], redirectPort: str | None, listen: tuple[ListenSpec, ...]
+) -> tuple[tuple[ListenSpec, ...], int | None]:
+    specs = tuple(parseListen(r) for r in redirect)
+    for spec in specs:
+        if spec.tls is not None:
+            raise ConfigError(
+                f"--redirect {spec.description!r}: the redirect listener speaks "
+                f"plain HTTP; give e.g. tcp:80"
+            )
+    port = None
+    if redirectPort is not None:
+        port = _parseNumber(redirectPort, "--redirect-port", 65535)
+        if port == 0:
+            raise ConfigError("--redirect-port must be the HTTPS port, not 0")
+    elif specs and not any(spec.tls is not None for spec in listen):
+        raise ConfigError(
+            "--redirect needs an HTTPS listener to send clients to: add "
+            "--port ssl:... or give the port with --redirect-port"
+        )
+    return specs, port
+
+
 def buildConfig(
     siteDir: str,
     ports: Sequence[str],
     accessLog: str | None,
     environ: Mapping[str, str],
+    *,
+    hstsMaxAge: str | None = None,
+    csp: str | None = None,
+    headers: Sequence[str] = (),
+    redirect: Sequence[str] = (),
+    redirectPort: str | None = None,
+    memoryFileMax: str | None = None,
+    memoryTotalMax: str | None = None,
 ) -> Config:
     """
     Check the options and build the L{Config}.
 
     With no ports, listen on L{DEFAULT_PORT} with a development certificate
-    generated once into the state folder and reused.
+    generated once into the state folder and reused.  HSTS is then off
+    unless asked for: it would bind C{localhost} on every port to HTTPS in
+    the developer's browser for the whole max-age.
 
     @raise ConfigError: with a sentence saying what is wrong and what to do.
     """
@@ -116,9 +191,35 @@ def buildConfig(
                 f":certKey={escape(str(certPath))}"
             ),
         )
+    if hstsMaxAge is not None:
+        hsts = _parseNumber(hstsMaxAge, "--hsts-max-age", 2**31 - 1)
+    else:
+        hsts = 0 if devCertificate is not None else DEFAULT_HSTS_MAX_AGE
+    if csp is not None and not csp.strip():
+        raise ConfigError(
+            "--csp is empty; give a policy such as \"default-src 'self'\""
+        )
+    extraHeaders = tuple(parseHeaderOption(h) for h in headers)
+    buildHeaderPolicy(hsts, csp, extraHeaders)  # checks the CSP value
+    redirectSpecs, port = _redirects(redirect, redirectPort, listen)
+    defaults = Limits()
+    limits = Limits(
+        maxFileSize=defaults.maxFileSize
+        if memoryFileMax is None
+        else parseSize(memoryFileMax, "--static-memory-file"),
+        maxTotalSize=defaults.maxTotalSize
+        if memoryTotalMax is None
+        else parseSize(memoryTotalMax, "--static-memory"),
+    )
     return Config(
         siteDir=site,
         listen=listen,
         accessLog=_checkAccessLog(accessLog),
         devCertificate=devCertificate,
+        hstsMaxAge=hsts,
+        csp=csp.strip() if csp is not None else None,
+        extraHeaders=extraHeaders,
+        redirect=redirectSpecs,
+        redirectPort=port,
+        staticLimits=limits,
     )

@@ -81,6 +81,29 @@ class ListeningService(service.Service):
         self._site = site
         self._accessLog = accessLog
         self._ports: list[IListeningPort] = []
+        self._redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]] = ()
+        self._redirectSite: Site | None = None
+        self._httpsPort: int | None = None
+
+    def addRedirects(
+        self,
+        redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
+        site: Site,
+    ) -> None:
+        """
+        Also listen on these plain-HTTP endpoints with C{site}, after the
+        main listeners (so L{httpsPort} is known by then).
+        """
+        self._redirects = redirects
+        self._redirectSite = site
+
+    def httpsPort(self) -> int:
+        """
+        The port the first TLS listener got (the kernel's choice for port 0).
+        """
+        if self._httpsPort is None:
+            raise RuntimeError("no TLS listener is listening")
+        return self._httpsPort
 
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
@@ -89,15 +112,21 @@ class ListeningService(service.Service):
         except OSError as e:
             raise StartupError(f"cannot open the access log: {e}") from None
         for spec, endpoint in self._listen:
-            self._ports.append(self._listenOn(spec, endpoint))
+            port = self._listenOn(spec, endpoint, self._site)
+            self._ports.append(port)
+            if spec.tls is not None and self._httpsPort is None:
+                self._httpsPort = getattr(port.getHost(), "port", None)
+        if self._redirectSite is not None:
+            for spec, endpoint in self._redirects:
+                self._ports.append(self._listenOn(spec, endpoint, self._redirectSite))
 
     def _listenOn(
-        self, spec: ListenSpec, endpoint: IStreamServerEndpoint
+        self, spec: ListenSpec, endpoint: IStreamServerEndpoint, site: Site
     ) -> IListeningPort:
-        factory = self._site
+        factory = site
         if spec.tls is not None:
             factory = TLSMemoryBIOFactory(  # type: ignore[assignment]
-                certificateOptions(spec.tls), False, self._site
+                certificateOptions(spec.tls), False, site
             )
             factory.noisy = False
         outcome: list[IListeningPort | Failure] = []
@@ -110,10 +139,12 @@ class ListeningService(service.Service):
         if isinstance(result, Failure):
             error = result.value or Exception(result.getErrorMessage())
             raise StartupError(describeListenError(spec.description, error))
-        self._announce(spec, result)
+        self._announce(spec, result, redirect=site is self._redirectSite)
         return result
 
-    def _announce(self, spec: ListenSpec, port: IListeningPort) -> None:
+    def _announce(
+        self, spec: ListenSpec, port: IListeningPort, redirect: bool = False
+    ) -> None:
         address = port.getHost()
         host = getattr(address, "host", None)
         if host is None:
@@ -122,6 +153,9 @@ class ListeningService(service.Service):
             bracketed = f"[{host}]" if ":" in host else host
             scheme = "https" if spec.tls else "http"
             where = f"{scheme}://{bracketed}:{getattr(address, 'port', '')}/"
+        if redirect:
+            _log.info("h2site redirecting {where} to HTTPS", where=where)
+            return
         _log.info(
             "h2site listening on {where} ({protocols})",
             where=where,

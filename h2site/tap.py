@@ -6,11 +6,15 @@ C{twistd h2site}: the options, and C{makeService}, which only wires.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 from twisted.application import service
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.threads import deferToThread
 from twisted.python import usage
 from twisted.web import http
 
@@ -18,6 +22,9 @@ from .accesslog import AccessLog
 from .config import DEFAULT_PORT, Config, buildConfig
 from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
+from .filestore import FileStore, StoredFile
+from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy
+from .redirect import RedirectResource
 from .service import ListeningService
 from .site import H2Site, buildResource
 
@@ -46,6 +53,36 @@ class Options(usage.Options):
             "Write the access log (Combined Log Format) to PATH, or to standard "
             "output with '-'. Default: twistd's log.",
         ],
+        [
+            "hsts-max-age",
+            None,
+            None,
+            "Strict-Transport-Security max-age in seconds on HTTPS responses; 0 "
+            f"sends none. Default: {DEFAULT_HSTS_MAX_AGE} (two years), or 0 with "
+            "the development certificate.",
+        ],
+        ["csp", None, None, "Send this Content-Security-Policy on every response."],
+        [
+            "redirect-port",
+            None,
+            None,
+            "The HTTPS port --redirect sends clients to. Default: the port of "
+            "the first ssl: --port.",
+        ],
+        [
+            "static-memory-file",
+            None,
+            None,
+            "Keep static files up to this size in memory, precompressed "
+            "(e.g. 256K, the default).",
+        ],
+        [
+            "static-memory",
+            None,
+            None,
+            "Keep at most this much of the static files in memory, all codings "
+            "together (e.g. 64M, the default); the rest stream from disk.",
+        ],
     ]
 
     config: Config
@@ -53,6 +90,23 @@ class Options(usage.Options):
     def __init__(self) -> None:
         super().__init__()
         self["port"] = []
+        self["header"] = []
+        self["redirect"] = []
+
+    def opt_header(self, header: str) -> None:
+        """
+        Add a header to every response, as "Name: value" (repeatable), e.g.
+        --header "Permissions-Policy: camera=()".
+        """
+        self["header"].append(header)
+
+    def opt_redirect(self, description: str) -> None:
+        """
+        Also listen on this plain-HTTP endpoint (e.g. tcp:80) and answer
+        every request there with a 308 redirect to the same host and path
+        over HTTPS. Repeatable.
+        """
+        self["redirect"].append(description)
 
     def opt_port(self, description: str) -> None:
         """
@@ -67,7 +121,17 @@ class Options(usage.Options):
     def postOptions(self) -> None:
         try:
             self.config = buildConfig(
-                self["site"], self["port"], self["access-log"], os.environ
+                self["site"],
+                self["port"],
+                self["access-log"],
+                os.environ,
+                hstsMaxAge=self["hsts-max-age"],
+                csp=self["csp"],
+                headers=self["header"],
+                redirect=self["redirect"],
+                redirectPort=self["redirect-port"],
+                memoryFileMax=self["static-memory-file"],
+                memoryTotalMax=self["static-memory"],
             )
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
@@ -108,12 +172,38 @@ def makeService(options: Options) -> service.IService:
             "HTTP/2 support is missing (the h2 package); "
             "install it with: pip install 'twisted[http2]'"
         )
+    from twisted.internet import reactor
+
     config = options.config
+
+    def runInThread(
+        work: Callable[[], StoredFile | None],
+    ) -> Deferred[StoredFile | None]:
+        return deferToThread(work)
+
+    store = FileStore(
+        os.path.join(config.siteDir, "static"),
+        config.staticLimits,
+        time.monotonic,
+        runInThread,
+    )
     try:
-        root = buildResource(config.siteDir)
+        root = buildResource(config.siteDir, reactor, store)
     except ConfigError as e:
         raise StartupError(str(e)) from None
     accessLog = AccessLog(config.accessLog)
-    site = H2Site(root, accessLog.write)
+    headers = buildHeaderPolicy(config.hstsMaxAge, config.csp, config.extraHeaders)
+    site = H2Site(root, accessLog.write, headers)
     listen = [(spec, _endpoint(spec)) for spec in config.listen]
-    return ListeningService(listen, site, accessLog)
+    redirects = [(spec, _endpoint(spec)) for spec in config.redirect]
+    listening = ListeningService(listen, site, accessLog)
+    if redirects:
+        port = config.redirectPort
+
+        def httpsPort() -> int:
+            return port if port is not None else listening.httpsPort()
+
+        listening.addRedirects(
+            redirects, H2Site(RedirectResource(httpsPort), accessLog.write, headers)
+        )
+    return listening
