@@ -355,12 +355,12 @@ def walk(root: str) -> Iterator[str]:
             if entry.name.startswith("."):
                 continue
             try:
-                isDir = entry.is_dir()
+                isDir, isFile = entry.is_dir(), entry.is_file()
             except OSError:
                 continue
             if isDir:
                 yield from visit(entry.path, prefix + entry.name + "/")
-            else:
+            elif isFile:
                 yield prefix + entry.name
 
     yield from visit(root, "")
