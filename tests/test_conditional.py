@@ -5,6 +5,7 @@ Tests for L{h2site.conditional}: RFC 9110 conditional and range requests.
 from __future__ import annotations
 
 import email.utils
+import itertools
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -266,7 +267,7 @@ class RangeTests(SynchronousTestCase):
         self.assertLessEqual(sum(r.length for r in ranges), size)
         for r in ranges:
             self.assertTrue(0 <= r.first <= r.last < size)
-        for a, b in zip(ranges, ranges[1:], strict=False):
+        for a, b in itertools.pairwise(ranges):
             self.assertLess(a.last + 1, b.first)
 
 

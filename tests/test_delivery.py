@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, cast
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -84,7 +85,13 @@ class RespondTests(SynchronousTestCase):
         self.rep = representationFromBytes(CSS, "text/css", 1_600_000_000)
 
     def respond(self, request: Request, rep: Representation | None = None) -> Request:
-        respond(request, rep or self.rep, b"no-cache", self.clock, [(b"link", b"<x>")])
+        respond(
+            cast(Any, request),
+            rep or self.rep,
+            b"no-cache",
+            self.clock,
+            [(b"link", b"<x>")],
+        )
         return request
 
     def test_full(self) -> None:
@@ -194,7 +201,7 @@ class RespondTests(SynchronousTestCase):
         A 404 body is sent whatever the conditions say.
         """
         r = Request(if_none_match="*")
-        respond(r, self.rep, b"no-cache", self.clock, code=404)
+        respond(cast(Any, r), self.rep, b"no-cache", self.clock, code=404)
         self.assertEqual(r.responseCode, 404)
         self.assertEqual(r.body, CSS)
 
@@ -254,7 +261,11 @@ class BodyProducerTests(SynchronousTestCase):
         Each turn writes at most one chunk.
         """
         BodyProducer(
-            self.request, [ByteRange(0, 9999)], self.fd, self.clock, chunkSize=1000
+            cast(Any, self.request),
+            [ByteRange(0, 9999)],
+            self.fd,
+            self.clock,
+            chunkSize=1000,
         ).start()
         self.clock.step()
         self.assertEqual(len(self.request.written), 1)
@@ -266,7 +277,11 @@ class BodyProducerTests(SynchronousTestCase):
         left off.
         """
         producer = BodyProducer(
-            self.request, [b"<", ByteRange(0, 9999), b">"], self.fd, self.clock, 4000
+            cast(Any, self.request),
+            [b"<", ByteRange(0, 9999), b">"],
+            self.fd,
+            self.clock,
+            4000,
         )
         producer.start()
         self.clock.step()
@@ -285,7 +300,7 @@ class BodyProducerTests(SynchronousTestCase):
         Stopping (the client went away) closes the file and writes no more.
         """
         producer = BodyProducer(
-            self.request, [ByteRange(0, 9999)], self.fd, self.clock, 1000
+            cast(Any, self.request), [ByteRange(0, 9999)], self.fd, self.clock, 1000
         )
         producer.start()
         self.clock.step()

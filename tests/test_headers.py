@@ -14,7 +14,7 @@ from h2site.headers import buildHeaderPolicy, parseHeaderOption
 def _applied(policy: object, secure: bool) -> dict[bytes, list[bytes]]:
     headers = Headers()
     policy.apply(headers, secure)  # type: ignore[attr-defined]
-    return {k.lower(): v for k, v in headers.getAllRawHeaders()}
+    return {k.lower(): list(v) for k, v in headers.getAllRawHeaders()}
 
 
 class HeaderOptionTests(SynchronousTestCase):
