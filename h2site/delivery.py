@@ -37,6 +37,10 @@ _TEXT = b"text/plain; charset=utf-8"
 #: ones a cache updates its stored response with.
 _NOT_MODIFIED_KEEP = (b"etag", b"vary")
 
+#: What an error page (a 404) leaves out: it is not a representation of the
+#: resource, so it offers neither validators nor ranges.
+_ERROR_DROP = (b"etag", b"last-modified", b"accept-ranges")
+
 
 def headerValue(request: Request, name: bytes) -> str | None:
     """
@@ -229,7 +233,8 @@ def respond(
         _writeText(request, 412, b"Precondition failed.\n")
         return NOT_DONE_YET
     for name, value in body.headers:
-        headers.setRawHeaders(name, [value])
+        if code == 200 or name not in _ERROR_DROP:
+            headers.setRawHeaders(name, [value])
     if decision.status == 416:
         headers.removeHeader(b"content-encoding")
         headers.setRawHeaders(b"content-range", [b"bytes */%d" % body.size])

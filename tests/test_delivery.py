@@ -198,12 +198,15 @@ class RespondTests(SynchronousTestCase):
 
     def test_notFoundCodeSkipsConditions(self) -> None:
         """
-        A 404 body is sent whatever the conditions say.
+        A 404 body is sent whatever the conditions say, and offers no
+        validators or ranges, since it honours neither.
         """
         r = Request(if_none_match="*")
         respond(cast(Any, r), self.rep, b"no-cache", self.clock, code=404)
         self.assertEqual(r.responseCode, 404)
         self.assertEqual(r.body, CSS)
+        for absent in (b"etag", b"accept-ranges", b"last-modified"):
+            self.assertIsNone(r.header(absent), absent)
 
     def test_fromDisk(self) -> None:
         """
