@@ -120,6 +120,20 @@ class AccessLog:
                 self._destination, "a", buffering=1, encoding="utf-8"
             )
 
+    def reopen(self) -> None:
+        """
+        Close and open the file again (after log rotation moved it).  Opens
+        the new file first, so a failure leaves the old one in use.
+        """
+        if self._destination is None or self._destination == "-":
+            return
+        new = open(  # noqa: SIM115
+            self._destination, "a", buffering=1, encoding="utf-8"
+        )
+        old, self._file = self._file, new
+        if old is not None:
+            old.close()
+
     def close(self) -> None:
         if self._file is not None and self._file is not sys.stdout:
             self._file.close()

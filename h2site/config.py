@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .devcert import ensureDevCertificate, stateDirectory
-from .endpoints import ListenSpec, escape, parseListen
+from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
 from .errors import ConfigError
 from .filestore import Limits
 from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy, parseHeaderOption
@@ -22,6 +22,8 @@ __all__ = ["DEFAULT_PORT", "Config", "buildConfig", "checkSiteDir", "parseSize"]
 
 #: With no --port: HTTPS on this machine only, with the development certificate.
 DEFAULT_PORT = "ssl:port=8443:interface=127.0.0.1"
+#: The same place, for when --tls-cert provides the certificate.
+DEFAULT_PLAIN_PORT = "tcp:port=8443:interface=127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -149,9 +151,23 @@ def _redirects(
     elif specs and not any(spec.tls is not None for spec in listen):
         raise ConfigError(
             "--redirect needs an HTTPS listener to send clients to: add "
-            "--port ssl:... or give the port with --redirect-port"
+            "--port ssl:... (or --tls-cert) or give the port with --redirect-port"
         )
     return specs, port
+
+
+def _tlsFiles(cert: str | None, key: str | None, chain: str | None) -> TLSFiles | None:
+    if cert is None and key is None:
+        if chain is not None:
+            raise ConfigError("--tls-chain needs --tls-cert and --tls-key")
+        return None
+    if cert is None or key is None:
+        raise ConfigError("--tls-cert and --tls-key go together; give both")
+    return TLSFiles(
+        key=os.path.abspath(key),
+        cert=os.path.abspath(cert),
+        chain=os.path.abspath(chain) if chain else None,
+    )
 
 
 def buildConfig(
@@ -167,21 +183,28 @@ def buildConfig(
     redirectPort: str | None = None,
     memoryFileMax: str | None = None,
     memoryTotalMax: str | None = None,
+    tlsCert: str | None = None,
+    tlsKey: str | None = None,
+    tlsChain: str | None = None,
 ) -> Config:
     """
     Check the options and build the L{Config}.
 
-    With no ports, listen on L{DEFAULT_PORT} with a development certificate
-    generated once into the state folder and reused.  HSTS is then off
-    unless asked for: it would bind C{localhost} on every port to HTTPS in
-    the developer's browser for the whole max-age.
+    With no ports, listen on L{DEFAULT_PORT}: with the C{--tls-cert}
+    certificate if given, else with a development certificate generated
+    once into the state folder and reused.  HSTS is then off unless asked
+    for: it would bind C{localhost} on every port to HTTPS in the
+    developer's browser for the whole max-age.
 
     @raise ConfigError: with a sentence saying what is wrong and what to do.
     """
     site = checkSiteDir(siteDir)
     devCertificate = None
-    if ports:
-        listen = tuple(parseListen(p) for p in ports)
+    tlsFiles = _tlsFiles(tlsCert, tlsKey, tlsChain)
+    if ports or tlsFiles is not None:
+        listen = tuple(parseListen(p) for p in ports or [DEFAULT_PLAIN_PORT])
+        if tlsFiles is not None:
+            listen = wrapInTLS(listen, tlsFiles, tlsFiles.load())
     else:
         keyPath, certPath, _ = ensureDevCertificate(stateDirectory(environ), utcNow())
         devCertificate = str(certPath)

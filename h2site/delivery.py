@@ -23,7 +23,7 @@ from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import implementer
 
 from .conditional import ByteRange, Conditions, Decision, decide, multipartPieces
-from .encoding import chooseEncoding
+from .encoding import IDENTITY, chooseEncoding
 from .filestore import Body, Representation
 
 __all__ = ["CHUNK_SIZE", "BodyProducer", "conditionsFrom", "respond"]
@@ -207,14 +207,22 @@ def respond(
     @return: C{NOT_DONE_YET}: the response is written (or being streamed)
         by the time this returns.
     """
-    coding = chooseEncoding(headerValue(request, b"accept-encoding"), rep.codings)
+    conditions = conditionsFrom(request)
+    if conditions.range is not None and request.method == b"GET":
+        # Ranges count bytes of the file itself, as nginx and Apache do:
+        # a client resuming a download, or a player seeking, means offsets
+        # into the file it knows, and few can splice compressed fragments.
+        coding = IDENTITY
+    else:
+        accept = headerValue(request, b"accept-encoding")
+        coding = chooseEncoding(accept, rep.codings)
     body = rep.bodies[coding]
     headers = request.responseHeaders
     headers.setRawHeaders(b"cache-control", [cacheControl])
     if code == 200:
         decision = decide(
             request.method,
-            conditionsFrom(request),
+            conditions,
             body.etag,
             rep.lastModified,
             body.size,

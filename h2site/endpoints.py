@@ -12,12 +12,22 @@ C{unix:}, C{systemd:}, ...) is passed to Twisted unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from .errors import ConfigError
 from .tls import KeyAndChain, loadKeyAndChain
 
-__all__ = ["ListenSpec", "escape", "parseListen", "splitDescription"]
+__all__ = [
+    "WRAPPABLE",
+    "ListenSpec",
+    "TLSFiles",
+    "escape",
+    "parseListen",
+    "splitDescription",
+    "wrapInTLS",
+]
 
 #: Positional arguments of Twisted's C{ssl:} endpoint, in its order.
 _SSL_POSITIONAL = (
@@ -41,11 +51,44 @@ class ListenSpec:
     @ivar plain: the endpoint string Twisted listens on (TLS stripped).
     @ivar tls: the key and certificates to wrap the listener in, or L{None}
         for a plain-text listener.
+    @ivar tlsFiles: where C{tls} was read from (key, certificate, chain), so
+        a reload can read them again.
     """
 
     description: str
     plain: str
     tls: KeyAndChain | None
+    tlsFiles: TLSFiles | None = None
+
+    @property
+    def kind(self) -> str:
+        """
+        The endpoint type Twisted listens with (C{tcp}, C{unix}, C{systemd}).
+        """
+        return splitDescription(self.plain)[0][0].strip().lower()
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """
+    The PEM files of one certificate: key, certificate (or full chain), and
+    optional extra chain.
+    """
+
+    key: str
+    cert: str
+    chain: str | None = None
+
+    def load(self) -> KeyAndChain:
+        """
+        Read and check the files (again).
+
+        @raise ConfigError: see L{loadKeyAndChain}.
+        """
+        return loadKeyAndChain(self.key, self.cert, self.chain)
+
+    def paths(self) -> tuple[str, ...]:
+        return (self.key, self.cert) + ((self.chain,) if self.chain else ())
 
 
 def splitDescription(description: str) -> tuple[list[str], dict[str, str]]:
@@ -133,10 +176,47 @@ def parseListen(description: str) -> ListenSpec:
             f"--port {description!r}: backlog {backlog!r} is not a number"
         )
     privateKey = kwargs.get("privateKey", "server.pem")
+    files = TLSFiles(
+        key=os.path.abspath(privateKey),
+        cert=os.path.abspath(kwargs.get("certKey", privateKey)),
+        chain=os.path.abspath(kwargs["extraCertChain"])
+        if kwargs.get("extraCertChain")
+        else None,
+    )
     material = loadKeyAndChain(
         privateKey, kwargs.get("certKey", privateKey), kwargs.get("extraCertChain")
     )
     plain = f"tcp:port={port}:backlog={backlog}"
     if kwargs.get("interface"):
         plain += f":interface={escape(kwargs['interface'])}"
-    return ListenSpec(description=description, plain=plain, tls=material)
+    return ListenSpec(
+        description=description, plain=plain, tls=material, tlsFiles=files
+    )
+
+
+#: Endpoint types that carry a byte stream h2site can wrap in TLS itself.
+WRAPPABLE = frozenset({"tcp", "tcp6", "unix", "systemd"})
+
+
+def wrapInTLS(
+    specs: Sequence[ListenSpec], files: TLSFiles, material: KeyAndChain
+) -> tuple[ListenSpec, ...]:
+    """
+    Put TLS (from C{--tls-cert}/C{--tls-key}) on every listener that is not
+    TLS already and carries a byte stream: C{tcp:}, C{unix:}, C{systemd:}.
+
+    @raise ConfigError: if no listener can take it, since the options would
+        then silently do nothing.
+    """
+    wrapped = tuple(
+        replace(spec, tls=material, tlsFiles=files)
+        if spec.tls is None and spec.kind in WRAPPABLE
+        else spec
+        for spec in specs
+    )
+    if wrapped == tuple(specs):
+        raise ConfigError(
+            "--tls-cert/--tls-key apply to tcp:, unix: and systemd: endpoints, "
+            "and no --port is one; drop them or add such a --port"
+        )
+    return wrapped

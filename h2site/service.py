@@ -22,7 +22,7 @@ from twisted.web.server import Site
 from .accesslog import AccessLog
 from .endpoints import ListenSpec
 from .errors import StartupError
-from .tls import certificateOptions, fingerprint, isExpired, utcNow
+from .tls import ReloadableTLS, fingerprint, isExpired, utcNow
 
 __all__ = ["ListeningService", "describeListenError"]
 
@@ -81,6 +81,8 @@ class ListeningService(service.Service):
         self._site = site
         self._accessLog = accessLog
         self._ports: list[IListeningPort] = []
+        #: The TLS settings of each TLS listener, which a reload replaces.
+        self.tls: list[tuple[ListenSpec, ReloadableTLS]] = []
         self._redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]] = ()
         self._redirectSite: Site | None = None
         self._httpsPort: int | None = None
@@ -99,11 +101,12 @@ class ListeningService(service.Service):
 
     def httpsPort(self) -> int:
         """
-        The port the first TLS listener got (the kernel's choice for port 0).
+        The port the first TLS listener got (the kernel's choice for port 0),
+        or 443 if it has none.
         """
-        if self._httpsPort is None:
-            raise RuntimeError("no TLS listener is listening")
-        return self._httpsPort
+        # A TLS listener on a Unix socket has no port: it sits behind a
+        # proxy, whose public HTTPS port is, all but always, the standard one.
+        return self._httpsPort if self._httpsPort is not None else 443
 
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
@@ -125,8 +128,10 @@ class ListeningService(service.Service):
     ) -> IListeningPort:
         factory = site
         if spec.tls is not None:
+            creator = ReloadableTLS(spec.tls)
+            self.tls.append((spec, creator))
             factory = TLSMemoryBIOFactory(  # type: ignore[assignment]
-                certificateOptions(spec.tls), False, site
+                creator, False, site
             )
             factory.noisy = False
         outcome: list[IListeningPort | Failure] = []

@@ -20,13 +20,15 @@ from twisted.web import http
 
 from .accesslog import AccessLog
 from .config import DEFAULT_PORT, Config, buildConfig
+from .control import ControlService
 from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
 from .filestore import FileStore, StoredFile
 from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy
 from .redirect import RedirectResource
+from .sdnotify import Notifier
 from .service import ListeningService
-from .site import H2Site, buildResource
+from .site import H2Site, SiteRoot, buildResource
 
 __all__ = ["Options", "makeService"]
 
@@ -54,6 +56,15 @@ class Options(usage.Options):
             "output with '-'. Default: twistd's log.",
         ],
         [
+            "tls-cert",
+            None,
+            None,
+            "PEM certificate (or full chain, leaf first) to serve TLS with on "
+            "every tcp:, unix: and systemd: --port.",
+        ],
+        ["tls-key", None, None, "PEM private key for --tls-cert (unencrypted)."],
+        ["tls-chain", None, None, "PEM intermediates to send after --tls-cert."],
+        [
             "hsts-max-age",
             None,
             None,
@@ -67,7 +78,7 @@ class Options(usage.Options):
             None,
             None,
             "The HTTPS port --redirect sends clients to. Default: the port of "
-            "the first ssl: --port.",
+            "the first TLS --port (443 if that is a Unix socket).",
         ],
         [
             "static-memory-file",
@@ -125,6 +136,9 @@ class Options(usage.Options):
                 self["port"],
                 self["access-log"],
                 os.environ,
+                tlsCert=self["tls-cert"],
+                tlsKey=self["tls-key"],
+                tlsChain=self["tls-chain"],
                 hstsMaxAge=self["hsts-max-age"],
                 csp=self["csp"],
                 headers=self["header"],
@@ -152,6 +166,14 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
 
     try:
         endpoint: IStreamServerEndpoint = serverFromString(reactor, spec.plain)
+    except (IndexError, KeyError):
+        if spec.kind != "systemd":
+            raise
+        raise StartupError(
+            f"--port {spec.description!r}: systemd passed no such socket; "
+            f"systemd: endpoints work only under socket activation, which sets "
+            f"LISTEN_FDS and LISTEN_FDNAMES for this process"
+        ) from None
     except Exception as e:
         raise StartupError(
             f"--port {spec.description!r} is not an endpoint Twisted knows: {e}"
@@ -181,14 +203,21 @@ def makeService(options: Options) -> service.IService:
     ) -> Deferred[StoredFile | None]:
         return deferToThread(work)
 
-    store = FileStore(
-        os.path.join(config.siteDir, "static"),
-        config.staticLimits,
-        time.monotonic,
-        runInThread,
-    )
+    def build() -> SiteRoot:
+        """
+        A new file store and resource tree: at start-up, and on reload (in a
+        thread; the running tree serves until the new one replaces it).
+        """
+        store = FileStore(
+            os.path.join(config.siteDir, "static"),
+            config.staticLimits,
+            time.monotonic,
+            runInThread,
+        )
+        return buildResource(config.siteDir, reactor, store)
+
     try:
-        root = buildResource(config.siteDir, reactor, store)
+        root = build()
     except ConfigError as e:
         raise StartupError(str(e)) from None
     accessLog = AccessLog(config.accessLog)
@@ -206,4 +235,15 @@ def makeService(options: Options) -> service.IService:
         listening.addRedirects(
             redirects, H2Site(RedirectResource(httpsPort), accessLog.write, headers)
         )
-    return listening
+    control = ControlService(
+        site=site,
+        build=build,
+        tls=listening.tls,
+        accessLog=accessLog,
+        notifier=Notifier(os.environ),
+        reactor=reactor,
+    )
+    top = service.MultiService()
+    listening.setServiceParent(top)
+    control.setServiceParent(top)
+    return top

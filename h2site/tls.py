@@ -14,8 +14,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from OpenSSL import SSL, crypto
 from OpenSSL import _util as _openssl
-from twisted.internet.interfaces import IAcceptableCiphers
+from OpenSSL.SSL import Connection
+from twisted.internet.interfaces import (
+    IAcceptableCiphers,
+    IOpenSSLServerConnectionCreator,
+)
 from twisted.internet.ssl import AcceptableCiphers, CertificateOptions, TLSVersion
+from twisted.protocols.tls import TLSMemoryBIOProtocol
+from zope.interface import implementer
 
 from .errors import ConfigError
 
@@ -24,6 +30,7 @@ __all__ = [
     "GROUPS",
     "TLS12_CIPHERS",
     "KeyAndChain",
+    "ReloadableTLS",
     "certificateOptions",
     "fingerprint",
     "loadKeyAndChain",
@@ -210,3 +217,28 @@ def _ciphers() -> IAcceptableCiphers:
     return AcceptableCiphers.fromOpenSSLCipherString(  # type: ignore[no-any-return]
         TLS12_CIPHERS
     )
+
+
+@implementer(IOpenSSLServerConnectionCreator)
+class ReloadableTLS:
+    """
+    The TLS settings of one listener, replaceable while it serves.
+
+    A reload (or a renewed certificate) swaps C{options}; connections
+    already open keep the context they were made with, and every new
+    handshake gets the new certificate.
+    """
+
+    def __init__(self, material: KeyAndChain) -> None:
+        self.material = material
+        self.options = certificateOptions(material)
+
+    def replace(self, material: KeyAndChain) -> None:
+        """
+        Use C{material} for every new connection from now on.
+        """
+        options = certificateOptions(material)
+        self.material, self.options = material, options
+
+    def serverConnectionForTLS(self, tlsProtocol: TLSMemoryBIOProtocol) -> Connection:
+        return self.options.serverConnectionForTLS(tlsProtocol)

@@ -60,12 +60,13 @@ class Certificates:
     cert: Path
     otherKey: Path
 
-    def sslContext(self) -> ssl.SSLContext:
+    def sslContext(self, alpn: Sequence[str] = ("h2", "http/1.1")) -> ssl.SSLContext:
         """
-        A client context that trusts only the test CA and checks the name.
+        A client context that trusts only the test CA, checks the name, and
+        offers the ALPN protocols C{alpn}.
         """
         ctx = ssl.create_default_context(cafile=str(self.caCert))
-        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        ctx.set_alpn_protocols(list(alpn))
         return ctx
 
     def endpoint(self, port: int = 0, interface: str = "127.0.0.1") -> str:
@@ -73,7 +74,8 @@ class Certificates:
         An C{ssl:} endpoint string for this certificate.
         """
         iface = interface.replace(":", "\\:")
-        return f"ssl:port={port}:interface={iface}:privateKey={self.key}:certKey={self.cert}"
+        keys = f"privateKey={self.key}:certKey={self.cert}"
+        return f"ssl:port={port}:interface={iface}:{keys}"
 
 
 def makeCertificates(
@@ -257,6 +259,8 @@ class Server:
     args: Sequence[str]
     cwd: Path
     env: dict[str, str] | None = None
+    #: Run before twistd, e.g. C{systemd-socket-activate -l ADDRESS}.
+    prefix: Sequence[str] = ()
     lines: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     process: subprocess.Popen[str] | None = None
@@ -264,7 +268,7 @@ class Server:
 
     def start(self, listeners: int = 1) -> Server:
         self.process = subprocess.Popen(
-            twistdCommand(*self.args),
+            [*self.prefix, *twistdCommand(*self.args)],
             cwd=self.cwd,
             env=self.env if self.env is not None else testEnvironment(self.cwd),
             stdin=subprocess.DEVNULL,
@@ -365,10 +369,17 @@ class Server:
         return self.process.returncode
 
 
-def startServer(testCase: object, *args: str, cwd: Path, listeners: int = 1) -> Server:
+def startServer(
+    testCase: object,
+    *args: str,
+    cwd: Path,
+    listeners: int = 1,
+    env: dict[str, str] | None = None,
+    prefix: Sequence[str] = (),
+) -> Server:
     """
     Start C{twistd h2site ARGS} in C{cwd} and stop it when the test ends.
     """
-    server = Server(args=args, cwd=cwd).start(listeners)
+    server = Server(args=args, cwd=cwd, env=env, prefix=prefix).start(listeners)
     testCase.addCleanup(server.stop)  # type: ignore[attr-defined]
     return server

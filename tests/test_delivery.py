@@ -164,6 +164,17 @@ class RespondTests(SynchronousTestCase):
         self.assertEqual(r.header(b"content-range"), b"bytes 5-9/%d" % len(CSS))
         self.assertEqual(r.header(b"content-length"), b"5")
 
+    def test_rangeOfTheFileItself(self) -> None:
+        """
+        A range counts bytes of the unencoded file, whatever the client
+        accepts.
+        """
+        r = self.respond(Request(range="bytes=0-9", accept_encoding="br, gzip"))
+        self.assertEqual(r.responseCode, 206)
+        self.assertEqual(r.body, CSS[:10])
+        self.assertIsNone(r.header(b"content-encoding"))
+        self.assertEqual(r.header(b"etag"), self.rep.identity.etag.header())
+
     def test_multipart(self) -> None:
         """
         Several ranges: a multipart/byteranges body whose length is exact.

@@ -1,0 +1,265 @@
+# -*- test-case-name: tests.test_control -*-
+"""
+Operator control of a running server: reload on SIGHUP, access-log reopen on
+SIGUSR1, certificates reloaded when their files change, and systemd told
+what is happening.
+
+Why here and not in twistd: with no handler, SIGHUP kills a twistd process
+and SIGUSR1 kills one that logs to standard output; twistd has no
+C{sd_notify}; and a renewed certificate would otherwise need a restart,
+which drops every open connection.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from twisted.application import service
+from twisted.internet.defer import Deferred
+from twisted.internet.task import LoopingCall
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+
+from .accesslog import AccessLog
+from .endpoints import ListenSpec
+from .errors import ConfigError
+from .sdnotify import Notifier, monotonicUsec, watchdogInterval
+from .site import H2Site
+from .tls import KeyAndChain, ReloadableTLS, fingerprint
+
+__all__ = ["CERTIFICATE_CHECK_INTERVAL", "ControlService", "fileSignature"]
+
+_log = Logger(namespace="h2site")
+
+#: How often certificate files are checked for changes (certbot renewals).
+CERTIFICATE_CHECK_INTERVAL = 5.0
+
+_Signature = tuple[tuple[int, int, int] | None, ...]
+
+
+def fileSignature(paths: Sequence[str]) -> _Signature:
+    """
+    What identifies the current contents of some files without reading them:
+    inode, size and modification time of each (L{None} if missing).  certbot
+    replaces files by renaming, which changes the inode even when the size
+    and second-resolution time do not.
+    """
+    result: list[tuple[int, int, int] | None] = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            result.append(None)
+        else:
+            result.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(result)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    root: Resource
+    tls: tuple[KeyAndChain | None, ...]
+
+
+class ControlService(service.Service):
+    """
+    Reload, log reopening, certificate watching and systemd notification.
+    """
+
+    def __init__(
+        self,
+        *,
+        site: H2Site,
+        build: Callable[[], Resource],
+        tls: Sequence[tuple[ListenSpec, ReloadableTLS]],
+        accessLog: AccessLog,
+        notifier: Notifier,
+        reactor: Any,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        """
+        @param build: renders the site again and returns its new root
+            resource; run in a thread, so serving goes on meanwhile.
+        @param tls: each TLS listener's spec and replaceable settings.
+        @param reactor: provides L{IReactorTime}, L{IReactorThreads} and
+            L{IReactorFromThreads}.
+        """
+        self._site = site
+        self._build = build
+        self._tls = tls
+        self._accessLog = accessLog
+        self._notifier = notifier
+        self._reactor = reactor
+        self._environ = environ if environ is not None else dict(os.environ)
+        self._reloading: Deferred[None] | None = None
+        self._again = False
+        self._loops: list[LoopingCall] = []
+        self._previous: dict[int, Any] = {}
+        self._signatures: list[_Signature] = []
+
+    @staticmethod
+    def _signatureOf(spec: ListenSpec) -> _Signature:
+        return fileSignature(spec.tlsFiles.paths()) if spec.tlsFiles else ()
+
+    # Lifecycle.
+
+    def startService(self) -> None:
+        super().startService()
+        # The listeners fill in their TLS settings as they start, just before.
+        self._signatures = [self._signatureOf(spec) for spec, _ in self._tls]
+        self._installSignal(signal.SIGHUP, self.reload)
+        self._installSignal(signal.SIGUSR1, self.reopenLogs)
+        if any(spec.tlsFiles for spec, _ in self._tls):
+            self._startLoop(self.checkCertificates, CERTIFICATE_CHECK_INTERVAL)
+        interval = watchdogInterval(self._environ, os.getpid())
+        if interval is not None:
+            self._startLoop(lambda: self._notifier.notify("WATCHDOG=1"), interval)
+        self._notifier.notify("READY=1", "STATUS=serving")
+
+    def stopService(self) -> None:
+        super().stopService()
+        self._notifier.notify("STOPPING=1", "STATUS=stopping")
+        for loop in self._loops:
+            if loop.running:
+                loop.stop()
+        self._loops = []
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+    def _startLoop(self, f: Callable[[], object], interval: float) -> None:
+        loop = LoopingCall(f)
+        loop.clock = self._reactor
+        loop.start(interval, now=False).addErrback(
+            lambda failure: _log.failure("periodic task failed", failure)
+        )
+        self._loops.append(loop)
+
+    def _installSignal(self, signum: int, action: Callable[[], object]) -> None:
+        previous = signal.getsignal(signum)
+
+        def handler(number: int, frame: FrameType | None) -> None:
+            # Signal handlers run between two bytecodes of whatever the
+            # reactor was doing; hand the work to the reactor instead.
+            self._reactor.callFromThread(action)
+            if callable(previous):
+                previous(number, frame)
+
+        self._previous[signum] = previous
+        signal.signal(signum, handler)
+
+    # Reload.
+
+    def reload(self) -> Deferred[None]:
+        """
+        Render the site and read the certificates again, in a thread, then
+        swap them in at once.  If anything fails, the old site and
+        certificates keep serving and the error is logged.  A reload asked
+        for while one runs is done again once that one ends.
+        """
+        if self._reloading is not None:
+            self._again = True
+            return self._reloading
+        _log.info("reloading the site and certificates")
+        self._notifier.notify("RELOADING=1", monotonicUsec(), "STATUS=reloading")
+        d: Deferred[_Loaded] = deferToThreadPool(
+            self._reactor, self._reactor.getThreadPool(), self._load
+        )
+        self._reloading = d.addCallbacks(self._swap, self._reloadFailed)
+        self._reloading.addBoth(self._reloaded)
+        return self._reloading
+
+    def _load(self) -> _Loaded:
+        root = self._build()
+        tls = tuple(
+            spec.tlsFiles.load() if spec.tlsFiles else None for spec, _ in self._tls
+        )
+        return _Loaded(root=root, tls=tls)
+
+    def _swap(self, loaded: _Loaded) -> None:
+        self._site.resource = loaded.root
+        for index, ((spec, creator), material) in enumerate(
+            zip(self._tls, loaded.tls, strict=True)
+        ):
+            if material is not None:
+                self._replaceCertificate(index, spec, creator, material)
+        _log.info("reloaded; now serving the new version")
+
+    def _reloadFailed(self, failure: Failure) -> None:
+        if failure.check(ConfigError):
+            _log.error(
+                "reload failed, still serving the previous version: {error}",
+                error=failure.getErrorMessage(),
+            )
+        else:
+            _log.failure("reload failed, still serving the previous version", failure)
+
+    def _reloaded(self, result: object) -> None:
+        self._reloading = None
+        self._notifier.notify("READY=1", "STATUS=serving")
+        if self._again:
+            self._again = False
+            self.reload()
+
+    # Certificates.
+
+    def _replaceCertificate(
+        self,
+        index: int,
+        spec: ListenSpec,
+        creator: ReloadableTLS,
+        material: KeyAndChain,
+    ) -> None:
+        self._signatures[index] = self._signatureOf(spec)
+        if material.certificate == creator.material.certificate:
+            return
+        creator.replace(material)
+        _log.info(
+            "new certificate for {description}: serial {serial:x}, SHA-256 {fp}",
+            description=spec.description,
+            serial=material.certificate.serial_number,
+            fp=fingerprint(material.certificate),
+        )
+
+    def checkCertificates(self) -> None:
+        """
+        Reload any certificate whose files changed since they were read.  A
+        half-written renewal fails to load and is tried again next time.
+        """
+        for index, (spec, creator) in enumerate(self._tls):
+            if spec.tlsFiles is None:
+                continue
+            signature = self._signatureOf(spec)
+            if signature == self._signatures[index]:
+                continue
+            try:
+                material = spec.tlsFiles.load()
+            except ConfigError as e:
+                _log.warn(
+                    "certificate files for {description} changed but do not "
+                    "load yet ({error}); still using the previous certificate",
+                    description=spec.description,
+                    error=str(e),
+                )
+                continue
+            self._replaceCertificate(index, spec, creator, material)
+
+    # Logs.
+
+    def reopenLogs(self) -> None:
+        """
+        Reopen the access log file, after logrotate has moved it away.
+        """
+        try:
+            self._accessLog.reopen()
+        except OSError as e:
+            _log.error("cannot reopen the access log: {error}", error=str(e))
+        else:
+            _log.info("access log reopened")

@@ -1,0 +1,103 @@
+"""
+Tests for L{h2site.endpoints}: reading C{--port} strings.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from h2site.endpoints import escape, parseListen, splitDescription
+from h2site.errors import ConfigError
+
+from .helpers import sharedCertificates
+
+
+class SplitTests(SynchronousTestCase):
+    """
+    L{splitDescription} follows Twisted's endpoint string grammar.
+    """
+
+    def test_positionalAndKeyword(self) -> None:
+        """
+        C{:} separates arguments; the first C{=} makes a keyword argument.
+        """
+        self.assertEqual(
+            splitDescription("ssl:443:privateKey=k.pem:interface=::"),
+            (["ssl", "443", "", ""], {"privateKey": "k.pem", "interface": ""}),
+        )
+        self.assertEqual(
+            splitDescription(r"ssl:443:interface=\:\:1:a=b=c"),
+            (["ssl", "443"], {"interface": "::1", "a": "b=c"}),
+        )
+
+    def test_escapedEquals(self) -> None:
+        """
+        An escaped C{=} does not make a keyword argument.
+        """
+        self.assertEqual(splitDescription(r"unix:a\=b"), (["unix", "a=b"], {}))
+
+    @given(st.text())
+    def test_escapeRoundTrip(self, value: str) -> None:
+        """
+        Any value survives L{escape} and splitting.
+        """
+        self.assertEqual(
+            splitDescription("x:k=" + escape(value)), (["x"], {"k": value})
+        )
+
+
+class ParseListenTests(SynchronousTestCase):
+    """
+    L{parseListen} turns C{ssl:} into C{tcp:} plus h2site's TLS.
+    """
+
+    def test_sslBecomesTCP(self) -> None:
+        """
+        Positional and keyword C{ssl:} arguments map onto a C{tcp:} endpoint,
+        and the certificate is loaded.
+        """
+        certs = sharedCertificates()
+        spec = parseListen(f"ssl:8443:{certs.key}:{certs.cert}:interface=\\:\\:1")
+        self.assertEqual(spec.plain, r"tcp:port=8443:backlog=50:interface=\:\:1")
+        assert spec.tls is not None
+        self.assertEqual(spec.tls.chain, ())
+
+    def test_fullChain(self) -> None:
+        """
+        A certificate file holding the chain keeps the intermediates.
+        """
+        certs = sharedCertificates()
+        full = certs.directory / "fullchain.pem"
+        full.write_bytes(certs.cert.read_bytes() + certs.caCert.read_bytes())
+        spec = parseListen(f"ssl:0:privateKey={certs.key}:certKey={full}")
+        assert spec.tls is not None
+        self.assertEqual(len(spec.tls.chain), 1)
+
+    def test_otherTypesUntouched(self) -> None:
+        """
+        Non-TLS endpoint strings are passed to Twisted as they are.
+        """
+        for description in ["tcp:8080", "systemd:domain=INET6:index=0", "unix:/x"]:
+            spec = parseListen(description)
+            self.assertEqual((spec.plain, spec.tls), (description, None))
+
+    def test_errors(self) -> None:
+        """
+        Unknown or duplicated C{ssl:} arguments are refused.
+        """
+        certs = sharedCertificates()
+        for description, fragment in [
+            (
+                f"ssl:0:privateKey={certs.key}:colour=red",
+                "unknown ssl: argument 'colour'",
+            ),
+            (f"ssl:0:port=1:privateKey={certs.key}", "gives port twice"),
+            ("ssl:0:a:b:c:d:e:f:g:h", "too many"),
+            (f"ssl:0:privateKey={certs.key}:backlog=x", "backlog 'x' is not a number"),
+            (f"ssl:99999:privateKey={certs.key}", "port '99999' is not a number"),
+        ]:
+            with self.assertRaises(ConfigError) as caught:
+                parseListen(description)
+            self.assertIn(fragment, str(caught.exception))

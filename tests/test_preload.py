@@ -1,0 +1,1117 @@
+"""Tests for L{h2site.preload}."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from h2site.preload import Asset, findAssets, linkHeaderValue, linkHeaderValues
+
+
+def urls(html: str, pageURL: str = "/") -> list[str]:
+    """
+    The URLs L{findAssets} finds, in order.
+    """
+    return [asset.url for asset in findAssets(html, pageURL)]
+
+
+def style(url: str, **kwargs: str) -> Asset:
+    """
+    The asset a stylesheet at C{url} gives.
+    """
+    return Asset(url, "preload", "style", **kwargs)
+
+
+def script(url: str, **kwargs: str) -> Asset:
+    """
+    The asset a classic script at C{url} gives.
+    """
+    return Asset(url, "preload", "script", **kwargs)
+
+
+def module(url: str, **kwargs: str) -> Asset:
+    """
+    The asset a module script at C{url} gives.
+    """
+    return Asset(url, "modulepreload", None, **kwargs)
+
+
+class StylesheetTests(SynchronousTestCase):
+    """
+    C{<link rel=stylesheet>} becomes a C{preload} C{as=style}.
+    """
+
+    def test_stylesheet(self) -> None:
+        """
+        A stylesheet link is preloaded as a style.
+        """
+        self.assertEqual(
+            findAssets('<link rel="stylesheet" href="/static/app.css">', "/"),
+            [style("/static/app.css")],
+        )
+
+    def test_caseAndOrderOfAttributes(self) -> None:
+        """
+        Tag and attribute names and the C{rel} keyword are case-insensitive,
+        and attributes may come in any order.
+        """
+        self.assertEqual(
+            findAssets("<LINK HREF=/x.css REL=StyleSheet>", "/"), [style("/x.css")]
+        )
+
+    def test_quoting(self) -> None:
+        """
+        Attribute values may be double-quoted, single-quoted or unquoted.
+        """
+        html = (
+            "<link rel=stylesheet href=/a.css>"
+            "<link rel='stylesheet' href='/b.css'>"
+            '<link rel="stylesheet" href="/c.css">'
+        )
+        self.assertEqual(urls(html), ["/a.css", "/b.css", "/c.css"])
+
+    def test_relTokenList(self) -> None:
+        """
+        C{rel} is a whitespace-separated token list.
+        """
+        self.assertEqual(
+            urls('<link rel="  foo\tSTYLESHEET\n" href="/a.css">'), ["/a.css"]
+        )
+
+    def test_alternateSkipped(self) -> None:
+        """
+        Alternate stylesheets are not fetched up front, so not preloaded.
+        """
+        self.assertEqual(
+            urls('<link rel="alternate stylesheet" title=x href="/a.css">'), []
+        )
+
+    def test_disabledSkipped(self) -> None:
+        """
+        A stylesheet with a C{disabled} attribute is not preloaded.
+        """
+        self.assertEqual(urls("<link rel=stylesheet disabled href=/a.css>"), [])
+
+    def test_nonCSSTypeSkipped(self) -> None:
+        """
+        A stylesheet whose C{type} is not C{text/css} is never fetched by
+        browsers, so it is skipped; C{text/css} in any case is kept.
+        """
+        html = (
+            "<link rel=stylesheet type=text/less href=/a.less>"
+            "<link rel=stylesheet type=TEXT/CSS href=/b.css>"
+        )
+        self.assertEqual(urls(html), ["/b.css"])
+
+    def test_media(self) -> None:
+        """
+        The C{media} query is kept, with whitespace runs collapsed.
+        """
+        self.assertEqual(
+            findAssets(
+                '<link rel=stylesheet href=/p.css media="print and\n  (color)">', "/"
+            ),
+            [style("/p.css", media="print and (color)")],
+        )
+
+    def test_mediaAll(self) -> None:
+        """
+        C{media="all"} (any case) and an empty C{media} mean no restriction.
+        """
+        html = (
+            "<link rel=stylesheet href=/a.css media=ALL>"
+            "<link rel=stylesheet href=/b.css media=' '>"
+        )
+        self.assertEqual(findAssets(html, "/"), [style("/a.css"), style("/b.css")])
+
+    def test_crossorigin(self) -> None:
+        """
+        A C{crossorigin} attribute is kept: empty or unknown values mean
+        C{anonymous}, C{use-credentials} is kept as is.
+        """
+        html = (
+            "<link rel=stylesheet href=/a.css crossorigin>"
+            "<link rel=stylesheet href=/b.css crossorigin=anonymous>"
+            "<link rel=stylesheet href=/c.css crossorigin=bogus>"
+            "<link rel=stylesheet href=/d.css crossorigin=Use-Credentials>"
+        )
+        self.assertEqual(
+            findAssets(html, "/"),
+            [
+                style("/a.css", crossorigin="anonymous"),
+                style("/b.css", crossorigin="anonymous"),
+                style("/c.css", crossorigin="anonymous"),
+                style("/d.css", crossorigin="use-credentials"),
+            ],
+        )
+
+    def test_noHref(self) -> None:
+        """
+        A link without C{href}, or with an empty or blank one, is skipped.
+        """
+        html = (
+            "<link rel=stylesheet><link rel=stylesheet href>"
+            "<link rel=stylesheet href=''><link rel=stylesheet href=' \t\n'>"
+        )
+        self.assertEqual(urls(html), [])
+
+    def test_duplicateAttributes(self) -> None:
+        """
+        When an attribute is repeated, the first one counts, as in HTML.
+        """
+        self.assertEqual(
+            urls("<link rel=stylesheet href=/first.css href=/second.css>"),
+            ["/first.css"],
+        )
+
+    def test_otherRels(self) -> None:
+        """
+        Links that the page does not fetch as subresources are ignored.
+        """
+        html = (
+            "<link rel=canonical href=/x><link rel=alternate href=/feed.xml>"
+            "<link rel=prefetch href=/next.html><link rel=manifest href=/m.json>"
+            "<link href=/no-rel.css>"
+        )
+        self.assertEqual(urls(html), [])
+
+
+class ScriptTests(SynchronousTestCase):
+    """
+    C{<script src>} becomes a script preload or a modulepreload.
+    """
+
+    def test_classic(self) -> None:
+        """
+        A script without C{type} is preloaded as a script.
+        """
+        self.assertEqual(
+            findAssets('<script src="/js/app.js"></script>', "/"),
+            [script("/js/app.js")],
+        )
+
+    def test_javascriptTypes(self) -> None:
+        """
+        JavaScript MIME types, in any case and with surrounding whitespace,
+        and an empty C{type}, make classic scripts.
+        """
+        html = (
+            "<script type=text/javascript src=/a.js></script>"
+            "<script type=' Application/JavaScript ' src=/b.js></script>"
+            "<script type=text/ecmascript src=/c.js></script>"
+            "<script type='' src=/d.js></script>"
+        )
+        self.assertEqual(findAssets(html, "/"), [script(f"/{c}.js") for c in "abcd"])
+
+    def test_language(self) -> None:
+        """
+        Without C{type}, the legacy C{language} attribute decides.
+        """
+        html = (
+            "<script language=javascript src=/a.js></script>"
+            "<script language=vbscript src=/b.vbs></script>"
+        )
+        self.assertEqual(urls(html), ["/a.js"])
+
+    def test_otherTypesSkipped(self) -> None:
+        """
+        Scripts of other types are data blocks that are never fetched.
+        """
+        html = (
+            "<script type=text/template src=/t.html></script>"
+            "<script type=application/json src=/d.json></script>"
+            "<script type=importmap src=/i.json></script>"
+            "<script type='text/javascript; charset=utf-8' src=/p.js></script>"
+        )
+        self.assertEqual(urls(html), [])
+
+    def test_module(self) -> None:
+        """
+        A module script becomes a modulepreload, whatever the case of the
+        C{type}.
+        """
+        self.assertEqual(
+            findAssets(
+                "<script type=module src=/m.mjs></script>"
+                "<script TYPE=' MODULE ' src=/n.mjs></script>",
+                "/",
+            ),
+            [module("/m.mjs"), module("/n.mjs")],
+        )
+
+    def test_nomodule(self) -> None:
+        """
+        C{nomodule} classic scripts are skipped: browsers that honour a
+        preload never run them.
+        """
+        self.assertEqual(
+            urls("<script nomodule src=/legacy.js></script><script src=/a.js>"),
+            ["/a.js"],
+        )
+
+    def test_nomoduleModule(self) -> None:
+        """
+        C{nomodule} does not affect module scripts, which browsers run anyway.
+        """
+        self.assertEqual(
+            findAssets("<script type=module nomodule src=/m.mjs></script>", "/"),
+            [module("/m.mjs")],
+        )
+
+    def test_crossorigin(self) -> None:
+        """
+        C{crossorigin} is kept on classic and module scripts.
+        """
+        html = (
+            "<script src=/a.js crossorigin></script>"
+            "<script type=module src=/b.mjs crossorigin=use-credentials></script>"
+        )
+        self.assertEqual(
+            findAssets(html, "/"),
+            [
+                script("/a.js", crossorigin="anonymous"),
+                module("/b.mjs", crossorigin="use-credentials"),
+            ],
+        )
+
+    def test_inlineScript(self) -> None:
+        """
+        Inline scripts have nothing to preload, and markup in their text is
+        not markup.
+        """
+        self.assertEqual(
+            urls(
+                "<script>document.write('<link rel=stylesheet href=/x.css>')</script>"
+            ),
+            [],
+        )
+
+    def test_selfClosingScript(self) -> None:
+        """
+        C{<script src=x />} still opens a script element whose content is
+        text up to C{</script>}, as in HTML.
+        """
+        html = (
+            "<script src=/a.js /><link rel=stylesheet href=/text.css></script>"
+            "<link rel=stylesheet href=/b.css>"
+        )
+        self.assertEqual(urls(html), ["/a.js", "/b.css"])
+
+
+class LinkPreloadTests(SynchronousTestCase):
+    """
+    Explicit C{<link rel=preload>} and C{<link rel=modulepreload>}.
+    """
+
+    def test_preload(self) -> None:
+        """
+        A preload keeps its (lowercased) C{as}, C{type}, C{crossorigin} and
+        C{media}.
+        """
+        html = (
+            '<link rel=preload href=/hero.avif as=IMAGE type="image/avif" '
+            'media="(min-width: 40em)" crossorigin=use-credentials>'
+        )
+        self.assertEqual(
+            findAssets(html, "/"),
+            [
+                Asset(
+                    "/hero.avif",
+                    "preload",
+                    "image",
+                    type="image/avif",
+                    crossorigin="use-credentials",
+                    media="(min-width: 40em)",
+                )
+            ],
+        )
+
+    def test_fetch(self) -> None:
+        """
+        C{as=fetch} is copied like any other destination.
+        """
+        self.assertEqual(
+            findAssets("<link rel=preload as=fetch href=/data.json>", "/"),
+            [Asset("/data.json", "preload", "fetch")],
+        )
+
+    def test_fontGetsCrossorigin(self) -> None:
+        """
+        Fonts are always fetched in CORS mode, so a font preload without
+        C{crossorigin} gets C{anonymous}.
+        """
+        self.assertEqual(
+            findAssets("<link rel=preload href=/f.woff2 as=font type=font/woff2>", "/"),
+            [
+                Asset(
+                    "/f.woff2",
+                    "preload",
+                    "font",
+                    type="font/woff2",
+                    crossorigin="anonymous",
+                )
+            ],
+        )
+
+    def test_fontKeepsCredentials(self) -> None:
+        """
+        A font preload that asks for credentials keeps them.
+        """
+        self.assertEqual(
+            findAssets(
+                "<link rel=preload href=/f.woff2 as=font crossorigin=use-credentials>",
+                "/",
+            ),
+            [Asset("/f.woff2", "preload", "font", crossorigin="use-credentials")],
+        )
+
+    def test_noAs(self) -> None:
+        """
+        A preload without C{as}, or with an empty one or one that is not a
+        token, is skipped: browsers ignore it.
+        """
+        html = (
+            "<link rel=preload href=/a><link rel=preload as='' href=/b>"
+            "<link rel=preload as='style x' href=/c>"
+        )
+        self.assertEqual(urls(html), [])
+
+    def test_imagesrcset(self) -> None:
+        """
+        An image preload with C{imagesrcset} is skipped: the browser fetches
+        a source it picks from the set, not C{href}.
+        """
+        html = (
+            "<link rel=preload as=image href=/a.png imagesrcset='/a2.png 2x'>"
+            "<link rel=preload as=image href=/b.png imagesrcset=''>"
+        )
+        self.assertEqual(urls(html), ["/b.png"])
+
+    def test_modulepreload(self) -> None:
+        """
+        C{<link rel=modulepreload>} is kept as a modulepreload.
+        """
+        self.assertEqual(
+            findAssets("<link rel=modulepreload href=/lib.mjs>", "/"),
+            [module("/lib.mjs")],
+        )
+
+
+class IconTests(SynchronousTestCase):
+    """
+    Icons are preloaded as images.
+    """
+
+    def test_icons(self) -> None:
+        """
+        C{icon}, C{shortcut icon} and C{apple-touch-icon} links are images,
+        keeping their C{type}.
+        """
+        html = (
+            "<link rel=icon href=/favicon.svg type=image/svg+xml>"
+            "<link rel='shortcut icon' href=/favicon.ico>"
+            "<link rel=apple-touch-icon href=/touch.png sizes=180x180>"
+        )
+        self.assertEqual(
+            findAssets(html, "/"),
+            [
+                Asset("/favicon.svg", "preload", "image", type="image/svg+xml"),
+                Asset("/favicon.ico", "preload", "image"),
+                Asset("/touch.png", "preload", "image"),
+            ],
+        )
+
+    def test_media(self) -> None:
+        """
+        An icon for a colour scheme keeps its C{media}.
+        """
+        self.assertEqual(
+            findAssets(
+                "<link rel=icon href=/dark.png media='(prefers-color-scheme: dark)'>",
+                "/",
+            ),
+            [
+                Asset(
+                    "/dark.png",
+                    "preload",
+                    "image",
+                    media="(prefers-color-scheme: dark)",
+                )
+            ],
+        )
+
+
+class ResolutionTests(SynchronousTestCase):
+    """
+    References resolve against the page (or its C{<base>}) and only
+    same-origin paths are kept.
+    """
+
+    def test_relative(self) -> None:
+        """
+        A relative reference resolves against the page's directory.
+        """
+        self.assertEqual(
+            urls("<link rel=stylesheet href=css/a.css>", "/blog/post"),
+            ["/blog/css/a.css"],
+        )
+
+    def test_relativeToDirectory(self) -> None:
+        """
+        A page URL ending in C{/} is its own directory.
+        """
+        self.assertEqual(
+            urls("<script src=app.js></script>", "/blog/"), ["/blog/app.js"]
+        )
+
+    def test_dotSegments(self) -> None:
+        """
+        C{.} and C{..} segments are resolved, also percent-encoded ones, and
+        cannot climb above the root.
+        """
+        html = (
+            "<link rel=stylesheet href=../a.css>"
+            "<link rel=stylesheet href=./b/../c.css>"
+            "<link rel=stylesheet href=../../../../d.css>"
+            "<link rel=stylesheet href=/x/%2E%2e/e.css>"
+        )
+        self.assertEqual(
+            urls(html, "/blog/post/"),
+            ["/blog/a.css", "/blog/post/c.css", "/d.css", "/e.css"],
+        )
+
+    def test_absolutePath(self) -> None:
+        """
+        An absolute path is kept as it is.
+        """
+        self.assertEqual(
+            urls("<link rel=stylesheet href=/static/a.css>", "/blog/post"),
+            ["/static/a.css"],
+        )
+
+    def test_query(self) -> None:
+        """
+        The query string is kept, with character references decoded.
+        """
+        html = (
+            "<link rel=stylesheet href='/a.css?v=1&amp;m=2'>"
+            "<link rel=stylesheet href='?v=3'>"
+        )
+        self.assertEqual(urls(html, "/p"), ["/a.css?v=1&m=2", "/p?v=3"])
+
+    def test_fragment(self) -> None:
+        """
+        The fragment is dropped; the browser never sends it.
+        """
+        self.assertEqual(
+            urls("<link rel=preload as=image href='/s.svg?v=2#icon'>"), ["/s.svg?v=2"]
+        )
+
+    def test_selfReference(self) -> None:
+        """
+        References to the page itself (such as a placeholder C{src="#"}) are
+        not preloaded.
+        """
+        html = (
+            "<script src='#'></script><link rel=stylesheet href=post>"
+            "<link rel=icon href='?'>"
+        )
+        self.assertEqual(urls(html, "/blog/post"), [])
+
+    def test_crossOrigin(self) -> None:
+        """
+        Absolute and protocol-relative URLs to other origins are skipped,
+        including ones spelled with backslashes or extra slashes.
+        """
+        html = (
+            "<link rel=stylesheet href=https://cdn.example/a.css>"
+            "<link rel=stylesheet href=http://cdn.example/b.css>"
+            "<script src=//cdn.example/c.js></script>"
+            "<script src=///cdn.example/d.js></script>"
+            "<script src='\\\\cdn.example\\e.js'></script>"
+            "<script src='/\\cdn.example/f.js'></script>"
+            "<link rel=stylesheet href=/ok.css>"
+        )
+        self.assertEqual(urls(html), ["/ok.css"])
+
+    def test_otherSchemes(self) -> None:
+        """
+        C{data:}, C{blob:}, C{javascript:}, C{mailto:} and other schemes are
+        skipped.
+        """
+        html = (
+            "<link rel=stylesheet href='data:text/css,body{}'>"
+            "<script src='blob:https://x/1'></script>"
+            "<script src='javascript:void(0)'></script>"
+            "<link rel=icon href='mailto:a@example.com'>"
+            "<link rel=icon href='about:blank'>"
+            "<link rel=icon href='HTTPS:/x.png'>"
+        )
+        self.assertEqual(urls(html), [])
+
+    def test_whitespace(self) -> None:
+        """
+        Whitespace around a URL is ignored and tabs and newlines inside it are
+        removed, as browsers do.
+        """
+        self.assertEqual(
+            urls("<script src=' \n /js/a\t.js \r\n'></script>"), ["/js/a.js"]
+        )
+
+    def test_percentEncoding(self) -> None:
+        """
+        Spaces, quotes, angle brackets, controls and non-ASCII characters are
+        percent-encoded as UTF-8, as the browser requests them; other
+        characters and existing escapes are left alone.
+        """
+        self.assertEqual(
+            urls("<link rel=stylesheet href='/a b/é.css?q=&lt;ü&gt;&quot;|%41'>"),
+            ["/a%20b/%C3%A9.css?q=%3C%C3%BC%3E%22|%41"],
+        )
+
+    def test_encodedDuplicates(self) -> None:
+        """
+        A URL written raw and percent-encoded is one request.
+        """
+        self.assertEqual(
+            urls("<script src='/a b.js'></script><script src='/a%20b.js'></script>"),
+            ["/a%20b.js"],
+        )
+
+    def test_base(self) -> None:
+        """
+        The first C{<base href>} changes the base for references after it;
+        it is itself resolved against the page.
+        """
+        html = (
+            "<base target=_blank>"
+            "<base href=../static/>"
+            "<base href=/ignored/>"
+            "<link rel=stylesheet href=css/a.css>"
+            "<script src=/abs.js></script>"
+        )
+        self.assertEqual(
+            urls(html, "/blog/post/"), ["/blog/static/css/a.css", "/abs.js"]
+        )
+
+    def test_emptyBase(self) -> None:
+        """
+        An empty C{<base href>} leaves the page URL as the base.
+        """
+        self.assertEqual(urls("<base href=''><script src=a.js>", "/x/y"), ["/x/a.js"])
+
+    def test_crossOriginBase(self) -> None:
+        """
+        A base on another origin makes every later reference cross-origin.
+        """
+        html = (
+            "<link rel=stylesheet href=/before.css>"
+            "<base href=https://cdn.example/>"
+            "<link rel=stylesheet href=a.css><script src=/b.js></script>"
+        )
+        self.assertEqual(urls(html), ["/before.css"])
+
+    def test_pageURLWithQuery(self) -> None:
+        """
+        The page's own query does not leak into relative references.
+        """
+        self.assertEqual(urls("<script src=a.js>", "/s/?q=1"), ["/s/a.js"])
+
+    def test_pageURLWithHost(self) -> None:
+        """
+        When the page URL names a scheme or host its origin is unknown, so
+        nothing is found.
+        """
+        self.assertEqual(urls("<script src=/a.js>", "https://example.com/"), [])
+
+
+class DocumentTests(SynchronousTestCase):
+    """
+    Document order, de-duplication and inert parts of the document.
+    """
+
+    def test_documentOrder(self) -> None:
+        """
+        Assets come in document order, whatever their kind.
+        """
+        html = (
+            "<html><head><link rel=icon href=/i.png>"
+            "<script src=/a.js></script><link rel=stylesheet href=/s.css>"
+            "</head><body><script type=module src=/m.mjs></script></body></html>"
+        )
+        self.assertEqual(
+            findAssets(html, "/"),
+            [
+                Asset("/i.png", "preload", "image"),
+                script("/a.js"),
+                style("/s.css"),
+                module("/m.mjs"),
+            ],
+        )
+
+    def test_duplicates(self) -> None:
+        """
+        Each URL appears once, with the attributes of its first reference.
+        """
+        html = (
+            "<link rel=preload href=/a.css as=style media=print>"
+            "<link rel=stylesheet href=/a.css>"
+            "<link rel=stylesheet href=/b.css>"
+            "<link rel=stylesheet href=b.css>"
+        )
+        self.assertEqual(
+            findAssets(html, "/"), [style("/a.css", media="print"), style("/b.css")]
+        )
+
+    def test_comments(self) -> None:
+        """
+        References inside comments are ignored.
+        """
+        self.assertEqual(
+            urls("<!-- <link rel=stylesheet href=/x.css> --><script src=/a.js>"),
+            ["/a.js"],
+        )
+
+    def test_template(self) -> None:
+        """
+        Template contents are inert, also in nested templates, and the rest
+        of the document is still scanned.
+        """
+        html = (
+            "<template><link rel=stylesheet href=/t.css>"
+            "<template><script src=/u.js></script></template>"
+            "<base href=/nowhere/><script src=/v.js></script></template>"
+            "<script src=a.js></script>"
+        )
+        self.assertEqual(urls(html), ["/a.js"])
+
+    def test_noscript(self) -> None:
+        """
+        C{<noscript>} content is never fetched by a browser running scripts.
+        """
+        html = (
+            "<noscript><link rel=stylesheet href=/ns.css>"
+            "<template></noscript><link rel=stylesheet href=/a.css>"
+        )
+        self.assertEqual(urls(html), ["/a.css"])
+
+    def test_rawText(self) -> None:
+        """
+        Markup inside elements whose content is text (C{title},
+        C{textarea}, C{style}, ...) is not markup.
+        """
+        html = (
+            "<title><link rel=stylesheet href=/1.css></title>"
+            "<textarea><script src=/2.js></script></textarea>"
+            "<style><link rel=stylesheet href=/3.css></style>"
+            "<iframe><script src=/4.js></script></iframe>"
+            "<link rel=stylesheet href=/ok.css>"
+        )
+        self.assertEqual(urls(html), ["/ok.css"])
+
+    def test_body(self) -> None:
+        """
+        References anywhere in the document count, not just in C{<head>}.
+        """
+        self.assertEqual(
+            urls("<body><p>x<link rel=stylesheet href=/late.css></p></body>"),
+            ["/late.css"],
+        )
+
+
+class MalformedTests(SynchronousTestCase):
+    """
+    Malformed markup never raises; what could be read is returned.
+    """
+
+    def test_truncatedTag(self) -> None:
+        """
+        A tag cut off by the end of the document is dropped, as browsers do.
+        """
+        self.assertEqual(
+            urls("<link rel=stylesheet href=/a.css><script src=/b.js"), ["/a.css"]
+        )
+
+    def test_unclosedQuote(self) -> None:
+        """
+        An attribute quote that is never closed loses only that tag.
+        """
+        self.assertEqual(
+            urls("<link rel=stylesheet href=/a.css><link rel=stylesheet href='/b.css>"),
+            ["/a.css"],
+        )
+
+    def test_strayLessThan(self) -> None:
+        """
+        Stray C{<} characters are text.
+        """
+        html = (
+            "<link rel=stylesheet href=/a.css>if a < b <<"
+            "<<script src=/b.js></script> 1 <2 <link rel=stylesheet href=/c.css>"
+        )
+        self.assertEqual(urls(html), ["/a.css", "/b.js", "/c.css"])
+
+    def test_unclosedElements(self) -> None:
+        """
+        Unclosed elements and end tags with no start are harmless.
+        """
+        html = (
+            "</template></noscript></head><div><p><span>"
+            "<link rel=stylesheet href=/a.css></html></x><script src=/b.js>"
+        )
+        self.assertEqual(urls(html), ["/a.css", "/b.js"])
+
+    def test_bogusMarkedSection(self) -> None:
+        """
+        A malformed C{<![...} section, which HTMLParser cannot parse, is read
+        as a bogus comment up to the next C{>}, as in HTML.
+        """
+        html = (
+            "<![ ]><link rel=stylesheet href=/a.css><![abc ]>"
+            "<script src=/b.js></script><![\n<link rel=stylesheet href=/c.css>"
+            "<link rel=stylesheet href=/d.css>"
+        )
+        self.assertEqual(urls(html), ["/a.css", "/b.js", "/d.css"])
+
+    def test_junk(self) -> None:
+        """
+        NUL, control characters, lone surrogates and other junk do not stop
+        the scan; NUL and lone surrogates in a URL become U+FFFD.  A
+        processing instruction, like a bogus comment, ends at the first C{>}.
+        """
+        html = (
+            "\x00\x01\ufffe\ud800<link rel=stylesheet href=/a\x00.css>"
+            "<<?pi <link rel=stylesheet href=/in-pi.css>!&#0;&#xD800;&bogus"
+            "<script src='/b&#xD800;.js'></script>"
+            "<script src='/c\ud800.js'>"
+        )
+        self.assertEqual(
+            urls(html), ["/a%EF%BF%BD.css", "/b%EF%BF%BD.js", "/c%EF%BF%BD.js"]
+        )
+
+    def test_empty(self) -> None:
+        """
+        An empty document has no assets.
+        """
+        self.assertEqual(findAssets("", "/"), [])
+
+
+class LinkHeaderValueTests(SynchronousTestCase):
+    """
+    L{linkHeaderValue} formats RFC 8288 values.
+    """
+
+    def test_style(self) -> None:
+        """
+        A style preload.
+        """
+        self.assertEqual(
+            linkHeaderValue(style("/static/app.css")),
+            "</static/app.css>; rel=preload; as=style",
+        )
+
+    def test_script(self) -> None:
+        """
+        A classic script preload.
+        """
+        self.assertEqual(
+            linkHeaderValue(script("/static/js/app.js?v=3")),
+            "</static/js/app.js?v=3>; rel=preload; as=script",
+        )
+
+    def test_modulepreload(self) -> None:
+        """
+        A modulepreload has no C{as}.
+        """
+        self.assertEqual(
+            linkHeaderValue(module("/static/js/main.mjs")),
+            "</static/js/main.mjs>; rel=modulepreload",
+        )
+
+    def test_font(self) -> None:
+        """
+        A font preload has a quoted C{type} and a bare C{crossorigin}.
+        """
+        asset = Asset(
+            "/static/fonts/x.woff2",
+            "preload",
+            "font",
+            type="font/woff2",
+            crossorigin="anonymous",
+        )
+        self.assertEqual(
+            linkHeaderValue(asset),
+            '</static/fonts/x.woff2>; rel=preload; as=font; type="font/woff2"; '
+            "crossorigin",
+        )
+
+    def test_image(self) -> None:
+        """
+        An icon preload.
+        """
+        self.assertEqual(
+            linkHeaderValue(Asset("/favicon.ico", "preload", "image")),
+            "</favicon.ico>; rel=preload; as=image",
+        )
+
+    def test_credentials(self) -> None:
+        """
+        C{use-credentials} is spelled out.
+        """
+        self.assertEqual(
+            linkHeaderValue(module("/m.mjs", crossorigin="use-credentials")),
+            "</m.mjs>; rel=modulepreload; crossorigin=use-credentials",
+        )
+
+    def test_unknownCrossorigin(self) -> None:
+        """
+        Any other C{crossorigin} value means anonymous, as in HTML.
+        """
+        self.assertEqual(
+            linkHeaderValue(style("/a.css", crossorigin="")),
+            "</a.css>; rel=preload; as=style; crossorigin",
+        )
+
+    def test_media(self) -> None:
+        """
+        C{media} is a quoted string.
+        """
+        self.assertEqual(
+            linkHeaderValue(style("/a.css", media="(min-width: 40em)")),
+            '</a.css>; rel=preload; as=style; media="(min-width: 40em)"',
+        )
+
+    def test_parameterOrder(self) -> None:
+        """
+        Parameters come in the order rel, as, type, crossorigin, media.
+        """
+        asset = Asset(
+            "/f.woff2",
+            "preload",
+            "font",
+            type="font/woff2",
+            crossorigin="use-credentials",
+            media="screen",
+        )
+        self.assertEqual(
+            linkHeaderValue(asset),
+            '</f.woff2>; rel=preload; as=font; type="font/woff2"; '
+            'crossorigin=use-credentials; media="screen"',
+        )
+
+    def test_emptyOptionalParameters(self) -> None:
+        """
+        Empty C{as}, C{type} and C{media} are left out.
+        """
+        self.assertEqual(
+            linkHeaderValue(Asset("/a", "preload", "", type="", media="")),
+            "</a>; rel=preload",
+        )
+
+    def test_urlEncoding(self) -> None:
+        """
+        Characters not allowed inside C{<...>} are percent-encoded as UTF-8,
+        so no URL can end the header line or the reference.
+        """
+        self.assertEqual(
+            linkHeaderValue(style('/a b/é<>"\r\n\x7f.css?x=%41')),
+            "</a%20b/%C3%A9%3C%3E%22%0D%0A%7F.css?x=%41>; rel=preload; as=style",
+        )
+
+    def test_quotedStringEscapes(self) -> None:
+        """
+        Quoted strings escape C{"} and C{\\}; anything but printable ASCII,
+        CR and LF included, becomes a space.
+        """
+        asset = style("/a.css", media='a"b\\c\r\nd\xe9')
+        self.assertEqual(
+            linkHeaderValue(asset),
+            '</a.css>; rel=preload; as=style; media="a\\"b\\\\c  d "',
+        )
+
+    def test_nonTokenParameters(self) -> None:
+        """
+        C{rel} and C{as} values that are not tokens are quoted, so they
+        cannot inject parameters.
+        """
+        self.assertEqual(
+            linkHeaderValue(Asset("/a", "preload x", "style; rel=stylesheet")),
+            '</a>; rel="preload x"; as="style; rel=stylesheet"',
+        )
+
+    def test_linkHeaderValues(self) -> None:
+        """
+        L{linkHeaderValues} formats each asset in order.
+        """
+        self.assertEqual(
+            linkHeaderValues(iter([style("/a.css"), module("/m.mjs")])),
+            ["</a.css>; rel=preload; as=style", "</m.mjs>; rel=modulepreload"],
+        )
+
+    def test_page(self) -> None:
+        """
+        A whole page yields the expected header values.
+        """
+        html = """<!DOCTYPE html>
+<html lang=en>
+<head>
+  <meta charset=utf-8>
+  <title>Post</title>
+  <link rel=preload href="../static/fonts/inter.woff2" as=font type="font/woff2">
+  <link rel=stylesheet href="../static/css/app.css?v=7">
+  <link rel=stylesheet href="https://fonts.example/css">
+  <link rel="icon" href="/favicon.svg" type="image/svg+xml">
+  <script type=module src="../static/js/main.mjs"></script>
+  <script nomodule src="../static/js/legacy.js"></script>
+</head>
+<body><img src="/static/img/a.png"></body>
+</html>"""
+        self.assertEqual(
+            linkHeaderValues(findAssets(html, "/blog/post")),
+            [
+                '</static/fonts/inter.woff2>; rel=preload; as=font; type="font/woff2"; '
+                "crossorigin",
+                "</static/css/app.css?v=7>; rel=preload; as=style",
+                '</favicon.svg>; rel=preload; as=image; type="image/svg+xml"',
+                "</static/js/main.mjs>; rel=modulepreload",
+            ],
+        )
+
+
+# Pieces of markup that random documents are built from, so that the property
+# tests reach the interesting paths more often than random text does.
+_FRAGMENTS = [
+    "<link",
+    "<LINK",
+    "<script",
+    "</script>",
+    "<base",
+    "<template>",
+    "</template>",
+    "<noscript>",
+    "</noscript>",
+    "<title>",
+    "<!--",
+    "-->",
+    "<![",
+    "<!",
+    "<?",
+    "</",
+    "<",
+    ">",
+    "/>",
+    " ",
+    "\n",
+    "\r",
+    "\x00",
+    "'",
+    '"',
+    "=",
+    " rel=",
+    "stylesheet",
+    "preload",
+    "modulepreload",
+    "icon",
+    " href=",
+    " src=",
+    " as=",
+    "font",
+    " type=",
+    "module",
+    " crossorigin",
+    "=use-credentials",
+    " media=",
+    " nomodule",
+    "/",
+    "//",
+    "../",
+    "\\",
+    "?",
+    "#",
+    "%",
+    "%2e",
+    "&amp;",
+    "&#10;",
+    "&#xD800;",
+    "a.css",
+    "http:",
+    "data:",
+    "\xe9",
+    "\ud800",
+    "\u2028",
+]
+
+_HTMLISH = st.lists(
+    st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=4)), max_size=40
+).map("".join)
+
+_PAGE_URLS = st.one_of(
+    st.sampled_from(["/", "/about", "/blog/post", "/blog/", "/a/b/c?x=1"]),
+    st.text().map(lambda path: "/" + path),
+)
+
+
+class PropertyTests(SynchronousTestCase):
+    """
+    Properties that hold for any input.
+    """
+
+    def assertWellFormed(self, assets: list[Asset]) -> None:
+        """
+        Every asset is a unique same-origin path without a fragment, and its
+        header value is printable ASCII starting with C{</}.
+        """
+        self.assertEqual(len({asset.url for asset in assets}), len(assets))
+        for asset in assets:
+            self.assertTrue(asset.url.startswith("/"), asset)
+            self.assertFalse(asset.url.startswith("//"), asset)
+            self.assertNotIn("#", asset.url)
+            self.assertIn(asset.rel, ("preload", "modulepreload"))
+        for value in linkHeaderValues(assets):
+            self.assertTrue(value.isascii(), value)
+            self.assertNotIn("\r", value)
+            self.assertNotIn("\n", value)
+            self.assertTrue(value.startswith("</"), value)
+
+    @settings(database=None, deadline=None)
+    @given(st.text(), _PAGE_URLS)
+    def test_arbitraryText(self, html: str, pageURL: str) -> None:
+        """
+        Arbitrary text never makes L{findAssets} raise, and what it finds
+        formats to valid header values.
+        """
+        self.assertWellFormed(findAssets(html, pageURL))
+
+    @settings(database=None, deadline=None, max_examples=500)
+    @given(_HTMLISH, _PAGE_URLS)
+    def test_arbitraryMarkup(self, html: str, pageURL: str) -> None:
+        """
+        Random sequences of markup pieces never make L{findAssets} raise, and
+        what it finds formats to valid header values.
+        """
+        self.assertWellFormed(findAssets(html, pageURL))
+
+    @settings(database=None, deadline=None)
+    @given(
+        st.text().map(lambda path: "/" + path),
+        st.text(),
+        st.none() | st.text(),
+        st.none() | st.text(),
+        st.none() | st.text(),
+        st.none() | st.text(),
+    )
+    def test_arbitraryAsset(
+        self,
+        url: str,
+        rel: str,
+        as_: str | None,
+        type: str | None,
+        crossorigin: str | None,
+        media: str | None,
+    ) -> None:
+        """
+        Whatever an L{Asset} holds, its header value is printable ASCII
+        starting with C{</}.
+        """
+        value = linkHeaderValue(Asset(url, rel, as_, type, crossorigin, media))
+        self.assertTrue(value.startswith("</"), value)
+        self.assertTrue(all(" " <= c <= "~" for c in value), value)

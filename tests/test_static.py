@@ -1,0 +1,150 @@
+"""
+Tests for L{h2site.static} and L{h2site.mediatypes}: the safety rules and
+the type table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from h2site.mediatypes import mediaType
+from h2site.static import resolveStaticPath, safeSegments
+
+
+class SafeSegmentsTests(SynchronousTestCase):
+    """
+    L{safeSegments} refuses every path shape that could escape or expose.
+    """
+
+    def test_plain(self) -> None:
+        """
+        Ordinary names pass through as text.
+        """
+        self.assertEqual(safeSegments([b"css", b"app.css"]), ("css", "app.css"))
+        self.assertEqual(safeSegments(["é.txt".encode()]), ("é.txt",))
+
+    def test_refused(self) -> None:
+        """
+        Empty segments (directories), dot-prefixed segments (dotfiles, C{.},
+        C{..}), decoded slashes and backslashes, NUL and non-UTF-8 are refused.
+        """
+        for segments in [
+            [],
+            [b""],
+            [b"css", b""],
+            [b".."],
+            [b"css", b"..", b"x"],
+            [b"."],
+            [b".env"],
+            [b".git", b"config"],
+            [b"a/../../etc"],
+            [b"..\\x"],
+            [b"a\x00b"],
+            [b"\xff"],
+        ]:
+            self.assertIsNone(safeSegments(segments), segments)
+
+    @given(st.lists(st.binary(max_size=12), max_size=5))
+    def test_neverUnsafe(self, segments: list[bytes]) -> None:
+        """
+        Whatever comes in, what comes out has no segment that could climb,
+        hide or split.
+        """
+        result = safeSegments(segments)
+        if result is not None:
+            for segment in result:
+                self.assertTrue(segment)
+                self.assertFalse(segment.startswith("."))
+                self.assertNotIn("/", segment)
+                self.assertNotIn("\\", segment)
+
+
+class ResolveTests(SynchronousTestCase):
+    """
+    L{resolveStaticPath} keeps every answer inside the root.
+    """
+
+    def setUp(self) -> None:
+        base = Path(self.mktemp()).absolute()
+        self.root = base / "static"
+        (self.root / "css").mkdir(parents=True)
+        (self.root / "css" / "app.css").write_text("a{}")
+        (base / "secret.txt").write_text("no")
+        (base / "outside").mkdir()
+        (base / "outside" / "x.txt").write_text("no")
+        os.symlink(base / "secret.txt", self.root / "leak.txt")
+        os.symlink(base / "outside", self.root / "out")
+        os.symlink(self.root / "css" / "app.css", self.root / "alias.css")
+        self.real = os.path.realpath(self.root)
+
+    def test_file(self) -> None:
+        """
+        A regular file resolves to its real path.
+        """
+        self.assertEqual(
+            resolveStaticPath(self.real, ["css", "app.css"]),
+            os.path.join(self.real, "css", "app.css"),
+        )
+
+    def test_symlinkInside(self) -> None:
+        """
+        A symlink to a file inside the root is followed.
+        """
+        self.assertEqual(
+            resolveStaticPath(self.real, ["alias.css"]),
+            os.path.join(self.real, "css", "app.css"),
+        )
+
+    def test_symlinkOutside(self) -> None:
+        """
+        Symlinks to a file or folder outside the root are refused.
+        """
+        self.assertIsNone(resolveStaticPath(self.real, ["leak.txt"]))
+        self.assertIsNone(resolveStaticPath(self.real, ["out", "x.txt"]))
+
+    def test_directoryAndMissing(self) -> None:
+        """
+        Folders and missing files are not files.
+        """
+        self.assertIsNone(resolveStaticPath(self.real, ["css"]))
+        self.assertIsNone(resolveStaticPath(self.real, ["css", "nope.css"]))
+
+
+class MediaTypeTests(SynchronousTestCase):
+    """
+    The type table answers the same on every machine.
+    """
+
+    def test_webTypes(self) -> None:
+        """
+        Modern web formats get their registered types; text has a charset.
+        """
+        expected = {
+            "a.mjs": "text/javascript; charset=utf-8",
+            "a.js": "text/javascript; charset=utf-8",
+            "a.css": "text/css; charset=utf-8",
+            "a.html": "text/html; charset=utf-8",
+            "a.txt": "text/plain; charset=utf-8",
+            "a.woff2": "font/woff2",
+            "a.webp": "image/webp",
+            "a.avif": "image/avif",
+            "a.wasm": "application/wasm",
+            "a.webmanifest": "application/manifest+json",
+            "a.svg": "image/svg+xml",
+            "A.PNG": "image/png",
+            "x.tar.gz": "application/gzip",
+        }
+        for name, mediaTypeValue in expected.items():
+            self.assertEqual(mediaType(name), mediaTypeValue, name)
+
+    def test_unknownIsDownload(self) -> None:
+        """
+        Unknown or script-like extensions are never HTML or script.
+        """
+        for name in ["a.rpy", "a.epy", "a.cgi", "a", "a.unknown", ".htaccess"]:
+            self.assertEqual(mediaType(name), "application/octet-stream", name)

@@ -1,0 +1,320 @@
+"""
+Tests for L{h2site.tap}: options, every start-up error message, and the
+wiring done by C{makeService}.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from twisted.application.service import MultiService
+from twisted.trial.unittest import SynchronousTestCase
+
+from h2site.control import ControlService
+from h2site.endpoints import escape
+from h2site.errors import StartupError
+from h2site.service import ListeningService
+from h2site.site import H2Site, SiteRoot
+from h2site.tap import Options, makeService
+
+from .helpers import makeSite, sharedCertificates
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    C{twistd h2site} options, parsed in-process.
+    """
+
+    def setUp(self) -> None:
+        self.tmp = Path(self.mktemp()).absolute()
+        self.site = makeSite(
+            self.tmp / "site", {"index.html": "<h1>hi</h1>"}, {"a.css": b"a{}"}
+        )
+        self.certs = sharedCertificates()
+        self.patch(
+            os, "environ", {**os.environ, "XDG_STATE_HOME": str(self.tmp / "st")}
+        )
+
+    def parse(self, *args: str) -> Options:
+        options = Options()
+        options.parseOptions(list(args))
+        return options
+
+    def error(self, *args: str) -> str:
+        """
+        Parse C{args} expecting a one-line start-up error; return it.
+        """
+        with self.assertRaises(StartupError) as caught:
+            self.parse(*args)
+        message = str(caught.exception.code)
+        self.assertNotIn("\n", message)
+        self.assertTrue(message.startswith("h2site: error: "), message)
+        return message
+
+    def test_repeatablePort(self) -> None:
+        """
+        C{--port} and C{-p} may be given several times; each is kept in order.
+        """
+        options = self.parse(
+            "--site", str(self.site), "-p", "tcp:0", "--port", self.certs.endpoint()
+        )
+        self.assertEqual(options["port"], ["tcp:0", self.certs.endpoint()])
+        self.assertEqual(
+            [spec.tls is not None for spec in options.config.listen], [False, True]
+        )
+
+    def test_siteDefaultsToCurrentFolder(self) -> None:
+        """
+        Without C{--site}, h2site serves C{./site}, as an absolute path.
+        """
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(self.tmp)
+        options = self.parse("-p", "tcp:0")
+        self.assertEqual(options.config.siteDir, str(self.site))
+
+    def test_defaultPortUsesDevelopmentCertificate(self) -> None:
+        """
+        Without C{--port}, h2site listens with TLS on 127.0.0.1:8443 with a
+        development certificate generated into C{$XDG_STATE_HOME/h2site}.
+        """
+        options = self.parse("--site", str(self.site))
+        [spec] = options.config.listen
+        self.assertEqual(spec.plain, "tcp:port=8443:backlog=50:interface=127.0.0.1")
+        self.assertIsNotNone(spec.tls)
+        self.assertEqual(
+            options.config.devCertificate,
+            str(self.tmp / "st" / "h2site" / "dev-cert.pem"),
+        )
+
+    def test_missingSite(self) -> None:
+        """
+        A site folder that does not exist is named in the error.
+        """
+        missing = str(self.tmp / "nope")
+        message = self.error("--site", missing)
+        self.assertIn(f"site folder {missing!r} does not exist", message)
+
+    def test_emptySite(self) -> None:
+        """
+        An empty site folder is reported as empty.
+        """
+        (self.tmp / "empty").mkdir()
+        self.assertIn("is empty", self.error("--site", str(self.tmp / "empty")))
+
+    def test_noIndexTemplate(self) -> None:
+        """
+        A site without C{templates/index.html} is refused, saying so.
+        """
+        (self.site / "templates" / "index.html").unlink()
+        self.assertIn(
+            "has no templates/index.html", self.error("--site", str(self.site))
+        )
+
+    def test_unknownOption(self) -> None:
+        """
+        An unknown option is one line pointing to C{--help}.
+        """
+        message = self.error("--bogus")
+        self.assertIn("--bogus", message)
+        self.assertIn("twistd h2site --help", message)
+
+    def test_missingKey(self) -> None:
+        """
+        An C{ssl:} endpoint naming a missing key file says which file.
+        """
+        message = self.error(
+            "--site",
+            str(self.site),
+            "-p",
+            f"ssl:0:privateKey={self.tmp}/none.pem:certKey={self.certs.cert}",
+        )
+        self.assertIn(f"private key file '{self.tmp}/none.pem' does not exist", message)
+
+    def test_unreadableKey(self) -> None:
+        """
+        A key file this user cannot read is reported as unreadable.
+        """
+        if os.getuid() == 0:
+            raise self.skipTest("root reads every file") from None
+        key = self.tmp / "key.pem"
+        key.write_bytes(self.certs.key.read_bytes())
+        key.chmod(0)
+        message = self.error(
+            "--site",
+            str(self.site),
+            "-p",
+            f"ssl:0:privateKey={key}:certKey={self.certs.cert}",
+        )
+        self.assertIn("not readable", message)
+
+    def test_keyIsFolder(self) -> None:
+        """
+        A key path that is a folder is reported as one.
+        """
+        message = self.error(
+            "--site", str(self.site), "-p", f"ssl:0:privateKey={self.tmp}:certKey=x"
+        )
+        self.assertIn(f"private key file '{self.tmp}' is a directory", message)
+
+    def test_notPEM(self) -> None:
+        """
+        A key or certificate file that is not PEM is named.
+        """
+        junk = self.tmp / "junk.pem"
+        junk.write_text("hello")
+        message = self.error(
+            "--site",
+            str(self.site),
+            "-p",
+            f"ssl:0:privateKey={junk}:certKey={self.certs.cert}",
+        )
+        self.assertIn("holds no PEM private key", message)
+        message = self.error(
+            "--site",
+            str(self.site),
+            "-p",
+            f"ssl:0:privateKey={self.certs.key}:certKey={junk}",
+        )
+        self.assertIn("holds no PEM certificate", message)
+
+    def test_mismatchedKey(self) -> None:
+        """
+        A key that does not belong to the certificate is refused at start-up.
+        """
+        message = self.error(
+            "--site",
+            str(self.site),
+            "-p",
+            f"ssl:0:privateKey={self.certs.otherKey}:certKey={self.certs.cert}",
+        )
+        self.assertIn("does not match certificate", message)
+
+    def test_badPortNumber(self) -> None:
+        """
+        A port that is not a number is named.
+        """
+        message = self.error(
+            "--site",
+            str(self.site),
+            "-p",
+            f"ssl:port=http:privateKey={self.certs.key}:certKey={self.certs.cert}",
+        )
+        self.assertIn("port 'http' is not a number", message)
+
+    def test_emptyEndpoint(self) -> None:
+        """
+        An empty C{--port} is refused with an example of a good one.
+        """
+        self.assertIn(
+            "has no endpoint type", self.error("--site", str(self.site), "-p", "")
+        )
+
+    def test_unsupportedSSLArgument(self) -> None:
+        """
+        C{sslmethod=} would weaken h2site's TLS policy, so it is refused.
+        """
+        message = self.error(
+            "--site",
+            str(self.site),
+            "-p",
+            f"ssl:0:privateKey={self.certs.key}:sslmethod=TLSv1_METHOD",
+        )
+        self.assertIn("sslmethod= is not supported", message)
+
+    def test_accessLogFolderMissing(self) -> None:
+        """
+        An access log in a folder that does not exist is refused.
+        """
+        message = self.error(
+            "--site",
+            str(self.site),
+            "-p",
+            "tcp:0",
+            "--access-log",
+            "/nonexistent/a.log",
+        )
+        self.assertIn("folder '/nonexistent' does not exist", message)
+
+
+class MakeServiceTests(SynchronousTestCase):
+    """
+    C{makeService} wires the resource tree and listeners without starting.
+    """
+
+    def setUp(self) -> None:
+        self.tmp = Path(self.mktemp()).absolute()
+        self.certs = sharedCertificates()
+
+    def options(self, templates: dict[str, str], *args: str) -> Options:
+        site = makeSite(self.tmp / "site", templates, {"app.css": b"a{}"})
+        options = Options()
+        options.parseOptions(["--site", str(site), *args])
+        return options
+
+    def test_wiring(self) -> None:
+        """
+        The service listens on each endpoint with an H2Site whose root is
+        the site's resource tree.
+        """
+        service = makeService(
+            self.options(
+                {"index.html": "x"}, "-p", "tcp:0", "-p", self.certs.endpoint()
+            )
+        )
+        assert isinstance(service, MultiService)
+        listening, control = service.services
+        assert isinstance(listening, ListeningService)
+        self.assertIsInstance(control, ControlService)
+        self.assertIsInstance(listening._site, H2Site)
+        self.assertIsInstance(listening._site.resource, SiteRoot)
+        self.assertEqual(len(listening._listen), 2)
+
+    def test_templateTypo(self) -> None:
+        """
+        An undefined name in a template stops start-up with the template's
+        name, instead of failing a visitor later.
+        """
+        options = self.options({"index.html": "{{ tilte }}"}, "-p", "tcp:0")
+        with self.assertRaises(StartupError) as caught:
+            makeService(options)
+        self.assertEqual(
+            caught.exception.code,
+            "h2site: error: template 'index.html': 'tilte' is undefined",
+        )
+
+    def test_templateSyntaxError(self) -> None:
+        """
+        A syntax error names the template and line.
+        """
+        options = self.options({"index.html": "ok\n{% if %}"}, "-p", "tcp:0")
+        with self.assertRaises(StartupError) as caught:
+            makeService(options)
+        self.assertIn("template 'index.html' line 2:", str(caught.exception.code))
+
+    def test_unknownEndpointType(self) -> None:
+        """
+        An endpoint type Twisted does not know is one clear line.
+        """
+        options = self.options({"index.html": "x"}, "-p", "nope:80")
+        with self.assertRaises(StartupError) as caught:
+            makeService(options)
+        self.assertEqual(
+            caught.exception.code,
+            "h2site: error: --port 'nope:80' is not an endpoint Twisted knows: "
+            "Unknown endpoint type: 'nope'",
+        )
+
+    def test_pathWithColon(self) -> None:
+        """
+        Certificate paths containing C{:} work when escaped in the endpoint.
+        """
+        folder = self.tmp / "a:b"
+        folder.mkdir(parents=True)
+        (folder / "k.pem").write_bytes(self.certs.key.read_bytes())
+        (folder / "c.pem").write_bytes(self.certs.cert.read_bytes())
+        key, cert = escape(str(folder / "k.pem")), escape(str(folder / "c.pem"))
+        options = self.options(
+            {"index.html": "x"}, "-p", f"ssl:0:privateKey={key}:certKey={cert}"
+        )
+        self.assertIsNotNone(options.config.listen[0].tls)

@@ -1,0 +1,135 @@
+"""
+Tests for L{h2site.tls} and L{h2site.devcert}.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography import x509
+from twisted.trial.unittest import SynchronousTestCase
+
+from h2site.devcert import ensureDevCertificate, stateDirectory
+from h2site.errors import ConfigError
+from h2site.tls import (
+    ALPN_PROTOCOLS,
+    certificateOptions,
+    fingerprint,
+    loadKeyAndChain,
+    utcNow,
+)
+
+from .helpers import sharedCertificates
+
+
+class LoadTests(SynchronousTestCase):
+    """
+    L{loadKeyAndChain} checks the files at start-up.
+    """
+
+    def test_matchingPair(self) -> None:
+        """
+        A matching key and certificate load, and the fingerprint is the
+        colon-separated SHA-256 browsers show.
+        """
+        certs = sharedCertificates()
+        material = loadKeyAndChain(str(certs.key), str(certs.cert))
+        self.assertRegex(
+            fingerprint(material.certificate), r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$"
+        )
+
+    def test_encryptedKey(self) -> None:
+        """
+        A passphrase-protected key is refused, saying so.
+        """
+        from cryptography.hazmat.primitives import serialization
+
+        certs = sharedCertificates()
+        key = serialization.load_pem_private_key(certs.key.read_bytes(), None)
+        encrypted = Path(self.mktemp())
+        encrypted.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(b"secret"),
+            )
+        )
+        with self.assertRaises(ConfigError) as caught:
+            loadKeyAndChain(str(encrypted), str(certs.cert))
+        self.assertIn("encrypted with a passphrase", str(caught.exception))
+
+    def test_optionsOfferH2(self) -> None:
+        """
+        The server context offers h2 before http/1.1.
+        """
+        certs = sharedCertificates()
+        options = certificateOptions(loadKeyAndChain(str(certs.key), str(certs.cert)))
+        self.assertEqual(ALPN_PROTOCOLS, [b"h2", b"http/1.1"])
+        self.assertEqual(options._acceptableProtocols, ALPN_PROTOCOLS)
+
+
+class DevCertificateTests(SynchronousTestCase):
+    """
+    The development certificate is generated once and reused.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(self.mktemp()).absolute() / "h2site"
+
+    def test_stateDirectory(self) -> None:
+        """
+        C{$XDG_STATE_HOME/h2site} when set (absolute), else
+        C{~/.local/state/h2site}.
+        """
+        self.assertEqual(
+            stateDirectory({"XDG_STATE_HOME": "/s", "HOME": "/h"}), Path("/s/h2site")
+        )
+        self.assertEqual(
+            stateDirectory({"XDG_STATE_HOME": "rel", "HOME": "/h"}),
+            Path("/h/.local/state/h2site"),
+        )
+        self.assertEqual(stateDirectory({"HOME": "/h"}), Path("/h/.local/state/h2site"))
+
+    def test_generatedOnceAndReused(self) -> None:
+        """
+        The first call generates a key (mode 0600) and a certificate for
+        localhost, 127.0.0.1 and ::1; the second reuses them.
+        """
+        now = utcNow()
+        key, cert, generated = ensureDevCertificate(self.directory, now)
+        self.assertTrue(generated)
+        self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600)
+        material = loadKeyAndChain(str(key), str(cert))
+        san = material.certificate.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName
+        ).value
+        self.assertEqual(san.get_values_for_type(x509.DNSName), ["localhost"])
+        self.assertEqual(
+            [str(a) for a in san.get_values_for_type(x509.IPAddress)],
+            ["127.0.0.1", "::1"],
+        )
+        before = cert.read_bytes()
+        self.assertEqual(ensureDevCertificate(self.directory, now)[2], False)
+        self.assertEqual(cert.read_bytes(), before)
+
+    def test_renewedBeforeExpiry(self) -> None:
+        """
+        Within 30 days of expiry the certificate is replaced.
+        """
+        now = utcNow()
+        ensureDevCertificate(self.directory, now)
+        later = now + timedelta(days=397 - 29)
+        self.assertTrue(ensureDevCertificate(self.directory, later)[2])
+
+    def test_unwritable(self) -> None:
+        """
+        A state folder that cannot be created is one clear error.
+        """
+        blocker = Path(self.mktemp())
+        blocker.write_text("a file, not a folder")
+        with self.assertRaises(ConfigError) as caught:
+            ensureDevCertificate(blocker / "h2site", utcNow())
+        self.assertIn("cannot write the development certificate", str(caught.exception))
