@@ -31,6 +31,9 @@ __all__ = ["CHUNK_SIZE", "BodyProducer", "conditionsFrom", "respond"]
 #: Bytes read from disk per reactor turn.
 CHUNK_SIZE = 64 * 1024
 
+#: The default (and usual) HTTP/2 maximum frame size.
+H2_WRITE_SIZE = 16 * 1024
+
 _TEXT = b"text/plain; charset=utf-8"
 
 #: What a 304 keeps of the 200's headers (RFC 9110 section 15.4.5): the
@@ -273,12 +276,15 @@ def respond(
         return NOT_DONE_YET
     if body.data is not None:
         data = body.data
-        request.write(
-            b"".join(
-                p if isinstance(p, bytes) else data[p.first : p.last + 1]
-                for p in pieces
-            )
+        out = b"".join(
+            p if isinstance(p, bytes) else data[p.first : p.last + 1] for p in pieces
         )
+        # HTTP/2 sends one frame per write per turn and re-slices the rest of
+        # a long write for every frame; writes of one frame's size each keep
+        # that linear.  HTTP/1.1 is fastest with a single write.
+        step = H2_WRITE_SIZE if request.clientproto == b"HTTP/2" else len(out)
+        for start in range(0, len(out), step):
+            request.write(out[start : start + step])
         request.finish()
         return NOT_DONE_YET
     fd = _open(body)

@@ -15,11 +15,11 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
 
 from h2site.conditional import ByteRange
-from h2site.delivery import BodyProducer, respond
+from h2site.delivery import H2_WRITE_SIZE, BodyProducer, respond
 from h2site.encoding import IDENTITY
 from h2site.filestore import Body, Representation, representationFromBytes
 
-CSS = b"body { color: red; }\n" * 200
+CSS = b"body { color: red; }\n" * 2000
 
 
 class StepClock(Clock):
@@ -108,6 +108,20 @@ class RespondTests(SynchronousTestCase):
         self.assertEqual(r.header(b"link"), b"<x>")
         self.assertEqual(r.header(b"last-modified"), b"Sun, 13 Sep 2020 12:26:40 GMT")
         self.assertEqual(r.finished, 1)
+
+    def test_http2WritesOneFrameEach(self) -> None:
+        """
+        Over HTTP/2 a body is written in frame-sized pieces; over HTTP/1.1
+        in one write.
+        """
+        h2 = Request()
+        h2.clientproto = b"HTTP/2"
+        self.respond(h2)
+        self.assertEqual(h2.body, CSS)
+        self.assertTrue(all(len(w) <= H2_WRITE_SIZE for w in h2.written))
+        self.assertGreater(len(h2.written), 1)
+        h1 = self.respond(Request())
+        self.assertEqual(len(h1.written), 1)
 
     def test_negotiated(self) -> None:
         """
