@@ -9,8 +9,13 @@ without C{Accept-Encoding: br}.  Throughput is counted in file bytes
 delivered (requests x 160 KB), so a server that sends the file compressed
 gets credit for the bytes it spared the network.
 
+Each measurement is taken C{--rounds} times, alternating the two servers,
+and the median is printed, so a burst of load elsewhere on the machine skews
+one round, not the result.
+
 Run: C{python benchmarks/static_bench.py} (options: C{--quick} for a short
-run).  Numbers are noisy on a shared machine; compare ratios, not absolutes.
+run, C{--rounds N}).  Numbers are noisy on a shared machine; compare ratios,
+not absolutes.
 """
 
 from __future__ import annotations
@@ -58,8 +63,8 @@ options = ssl.CertificateOptions(
     raiseMinimumTo=ssl.TLSVersion.TLSv1_2,
     acceptableProtocols=[b"h2", b"http/1.1"],
 )
-site = server.Site(static.File(root))
-site.log = lambda request: None
+# Logs every request, as h2site does (both to /dev/null here).
+site = server.Site(static.File(root), logPath="/dev/null")
 reactor.listenSSL(int(port), site, options, interface="127.0.0.1")
 print("ready", flush=True)
 reactor.run()
@@ -219,6 +224,7 @@ def _h2load(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per case")
     args = parser.parse_args()
     if shutil.which("h2load") is None:
         raise SystemExit("h2load not found; apt-get install nghttp2-client")
@@ -258,21 +264,30 @@ def main() -> None:
             ("small file", SMALL_NAME, 5000 * scale, 10),
             ("160 KB file", LARGE_NAME, 500 * scale, 4),
         ]
-        results: dict[tuple[str, str, bool, str], tuple[float, int]] = {}
+        rounds: dict[tuple[str, str, bool, str], list[tuple[float, int]]] = {}
         with _server(h2site, ours, work), _server(twisted, stock, work):
             for label, name, requests, streams in cases:
                 for http1 in (False, True):
                     for br in (False, True):
-                        for server, port, path in (
-                            ("h2site", ours, f"/static/{name}"),
-                            ("twisted", stock, f"/{name}"),
+                        # One short warm-up of each, then the rounds.
+                        for port, path in (
+                            (ours, f"/static/{name}"),
+                            (stock, f"/{name}"),
                         ):
                             url = f"https://127.0.0.1:{port}{path}"
-                            # One short warm-up, then the measured run.
                             _h2load(url, http1, br, max(requests // 10, 50), streams)
-                            results[(label, "h1" if http1 else "h2", br, server)] = (
-                                _h2load(url, http1, br, requests, streams)
-                            )
+                        for _ in range(args.rounds):
+                            for server, port, path in (
+                                ("h2site", ours, f"/static/{name}"),
+                                ("twisted", stock, f"/{name}"),
+                            ):
+                                url = f"https://127.0.0.1:{port}{path}"
+                                key = (label, "h1" if http1 else "h2", br, server)
+                                rounds.setdefault(key, []).append(
+                                    _h2load(url, http1, br, requests, streams)
+                                )
+        results = {k: sorted(v)[len(v) // 2] for k, v in rounds.items()}
+        print(f"median of {args.rounds} rounds; h2load -c 8 (-m N streams on h2)")
         print(
             f"{'case':<14}{'proto':<7}{'br':<5}{'h2site':>14}{'twisted':>14}"
             f"{'ratio':>8}{'wire KB/req':>18}"

@@ -218,7 +218,9 @@ def buildConfig(
         hsts = _parseNumber(hstsMaxAge, "--hsts-max-age", 2**31 - 1)
     else:
         hsts = 0 if devCertificate is not None else DEFAULT_HSTS_MAX_AGE
-    if csp is not None and not csp.strip():
+    if csp is not None:
+        csp = csp.strip()
+    if csp is not None and not csp:
         raise ConfigError(
             "--csp is empty; give a policy such as \"default-src 'self'\""
         )
@@ -240,7 +242,7 @@ def buildConfig(
         accessLog=_checkAccessLog(accessLog),
         devCertificate=devCertificate,
         hstsMaxAge=hsts,
-        csp=csp.strip() if csp is not None else None,
+        csp=csp,
         extraHeaders=extraHeaders,
         redirect=redirectSpecs,
         redirectPort=port,

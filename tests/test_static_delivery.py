@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -263,6 +264,25 @@ class StaticDeliveryTests(TestCase):
                 break
         self.assertEqual(r.content, b"p { margin: 1px }\n")
         self.assertNotEqual(r.headers["etag"], before.headers["etag"])
+
+    def test_reloadRefingerprints(self) -> None:
+        """
+        After an edit and a reload (SIGHUP), the page links the file by its
+        new fingerprint, which is immutable; the old one must revalidate.
+        """
+        old = re.search(r"app\.css\?v=([0-9a-f]+)", self.get("/").text)
+        assert old is not None
+        (self.site / "static" / "css" / "app.css").write_bytes(b"p { color: red }\n")
+        self.server.signal(signal.SIGHUP)
+        self.server.waitForOutput(r"reloaded; now serving the new version")
+        new = re.search(r"app\.css\?v=([0-9a-f]+)", self.get("/").text)
+        assert new is not None
+        self.assertNotEqual(new.group(1), old.group(1))
+        fresh = self.get("/static/css/app.css?v=" + new.group(1))
+        self.assertEqual(fresh.content, b"p { color: red }\n")
+        self.assertIn("immutable", fresh.headers["cache-control"])
+        stale = self.get("/static/css/app.css?v=" + old.group(1))
+        self.assertEqual(stale.headers["cache-control"], "no-cache")
 
     def test_addedFile(self) -> None:
         """
