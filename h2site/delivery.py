@@ -294,6 +294,8 @@ def respond(
         headers.removeHeader(b"etag")
         headers.removeHeader(b"last-modified")
         headers.setRawHeaders(b"cache-control", [b"no-store"])
+        # The store notices the change within its recheck interval.
+        headers.setRawHeaders(b"retry-after", [b"1"])
         _writeText(request, 503, b"The file is changing; try again.\n")
         return NOT_DONE_YET
     BodyProducer(request, pieces, fd, clock).start()

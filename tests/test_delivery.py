@@ -273,6 +273,7 @@ class RespondTests(SynchronousTestCase):
         r = self.respond(Request(), rep)
         self.assertEqual(r.responseCode, 503)
         self.assertEqual(r.header(b"cache-control"), b"no-store")
+        self.assertEqual(r.header(b"retry-after"), b"1")
 
 
 class BodyProducerTests(SynchronousTestCase):
