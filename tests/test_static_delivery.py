@@ -9,6 +9,7 @@ import gzip
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -290,6 +291,50 @@ class StaticDeliveryTests(TestCase):
         """
         (self.site / "static" / "new.txt").write_bytes(b"new")
         self.assertEqual(self.get("/static/new.txt").content, b"new")
+
+
+def _rss(pid: int) -> int:
+    """
+    A process's resident memory in bytes (Linux).
+    """
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+class BackpressureTests(TestCase):
+    def test_stalledClient(self) -> None:
+        """
+        A client that asks for a large file and stops reading holds the
+        server to a bounded amount of memory, and other clients are still
+        served meanwhile.
+        """
+        big = {**STATIC, "huge.bin": os.urandom(48 * 1024 * 1024)}
+        site = makeSite(Path(self.mktemp()).absolute(), TEMPLATES, big)
+        server = startServer(
+            self,
+            "--site",
+            str(site),
+            "--port",
+            sharedCertificates().endpoint(),
+            cwd=site,
+        )
+        assert server.process is not None
+        before = _rss(server.process.pid)
+        ctx = sharedCertificates().sslContext()
+        ctx.set_alpn_protocols(["http/1.1"])
+        raw = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        stalled = ctx.wrap_socket(raw, server_hostname="localhost")
+        self.addCleanup(stalled.close)
+        stalled.sendall(b"GET /static/huge.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        self.assertTrue(stalled.recv(1024).startswith(b"HTTP/1.1 200"))
+        # Other clients are served while the stalled one holds its response.
+        with _client(True) as client:
+            for _ in range(20):
+                self.assertEqual(client.get(server.url + "/").status_code, 200)
+        grown = _rss(server.process.pid) - before
+        self.assertLess(grown, 16 * 1024 * 1024)
 
 
 def _startWith(testCase: TestCase, *args: str) -> tuple[Server, Path]:
