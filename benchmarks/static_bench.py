@@ -282,8 +282,8 @@ def main() -> None:
                                 ("twisted", stock, f"/{name}"),
                             ):
                                 url = f"https://127.0.0.1:{port}{path}"
-                                key = (label, "h1" if http1 else "h2", br, server)
-                                rounds.setdefault(key, []).append(
+                                case = (label, "h1" if http1 else "h2", br, server)
+                                rounds.setdefault(case, []).append(
                                     _h2load(url, http1, br, requests, streams)
                                 )
         results = {k: sorted(v)[len(v) // 2] for k, v in rounds.items()}

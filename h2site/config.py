@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .accesslog import FORMATS
 from .devcert import ensureDevCertificate, stateDirectory
 from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
 from .errors import ConfigError
@@ -44,6 +45,9 @@ class Config:
     @ivar redirectPort: the HTTPS port redirects point to, or L{None} for
         the first TLS listener's.
     @ivar staticLimits: what the file store keeps in memory.
+    @ivar accessLogFormat: C{combined} or C{json}.
+    @ivar healthPath: the path answering health checks, or L{None}.
+    @ivar workers: how many serving processes.
     """
 
     siteDir: str
@@ -56,6 +60,9 @@ class Config:
     redirect: tuple[ListenSpec, ...] = ()
     redirectPort: int | None = None
     staticLimits: Limits = field(default_factory=Limits)
+    accessLogFormat: str = "combined"
+    healthPath: str | None = None
+    workers: int = 1
 
 
 def checkSiteDir(siteDir: str) -> str:
@@ -170,6 +177,26 @@ def _tlsFiles(cert: str | None, key: str | None, chain: str | None) -> TLSFiles 
     )
 
 
+#: More serving processes than this is a typo, not a configuration.
+MAX_WORKERS = 256
+
+
+def parseWorkers(value: str, cpus: int | None = None) -> int:
+    """
+    The C{--workers} value: a count from 1 to L{MAX_WORKERS}, or C{auto} for
+    the number of CPUs this process may run on.
+    """
+    if value == "auto":
+        if cpus is None:
+            cpus = len(os.sched_getaffinity(0))
+        return max(1, min(cpus, MAX_WORKERS))
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
+        raise ConfigError(
+            f"--workers {value!r} is not a number from 1 to {MAX_WORKERS} or 'auto'"
+        )
+    return int(value)
+
+
 def buildConfig(
     siteDir: str,
     ports: Sequence[str],
@@ -186,6 +213,9 @@ def buildConfig(
     tlsCert: str | None = None,
     tlsKey: str | None = None,
     tlsChain: str | None = None,
+    accessLogFormat: str = "combined",
+    healthPath: str | None = None,
+    workers: str = "1",
 ) -> Config:
     """
     Check the options and build the L{Config}.
@@ -236,7 +266,20 @@ def buildConfig(
         if memoryTotalMax is None
         else parseSize(memoryTotalMax, "--static-memory"),
     )
+    if accessLogFormat not in FORMATS:
+        raise ConfigError(
+            f"--access-log-format {accessLogFormat!r} is not one of "
+            f"{', '.join(sorted(FORMATS))}"
+        )
+    if healthPath is not None and (
+        not healthPath.startswith("/") or healthPath.startswith("/static/")
+    ):
+        raise ConfigError(
+            f"--health-path {healthPath!r} must be an absolute path outside "
+            f"/static/, e.g. /healthz"
+        )
     return Config(
+        workers=parseWorkers(workers),
         siteDir=site,
         listen=listen,
         accessLog=_checkAccessLog(accessLog),
@@ -247,4 +290,6 @@ def buildConfig(
         redirect=redirectSpecs,
         redirectPort=port,
         staticLimits=limits,
+        accessLogFormat=accessLogFormat,
+        healthPath=healthPath,
     )

@@ -13,7 +13,11 @@ from typing import Any
 from twisted.application import service
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IProtocolFactory,
+    IStreamServerEndpoint,
+)
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
@@ -83,30 +87,16 @@ class ListeningService(service.Service):
         self._ports: list[IListeningPort] = []
         #: The TLS settings of each TLS listener, which a reload replaces.
         self.tls: list[tuple[ListenSpec, ReloadableTLS]] = []
-        self._redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]] = ()
-        self._redirectSite: Site | None = None
-        self._httpsPort: int | None = None
 
-    def addRedirects(
-        self,
-        redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
-        site: Site,
-    ) -> None:
+    def httpsPort(self) -> int | None:
         """
-        Also listen on these plain-HTTP endpoints with C{site}, after the
-        main listeners (so L{httpsPort} is known by then).
+        The port the first TLS listener got (the kernel's choice for port
+        0), or L{None} if there is none or it has no port (a Unix socket).
         """
-        self._redirects = redirects
-        self._redirectSite = site
-
-    def httpsPort(self) -> int:
-        """
-        The port the first TLS listener got (the kernel's choice for port 0),
-        or 443 if it has none.
-        """
-        # A TLS listener on a Unix socket has no port: it sits behind a
-        # proxy, whose public HTTPS port is, all but always, the standard one.
-        return self._httpsPort if self._httpsPort is not None else 443
+        for (spec, _), port in zip(self._listen, self._ports, strict=False):
+            if spec.tls is not None:
+                return getattr(port.getHost(), "port", None)
+        return None
 
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
@@ -115,70 +105,20 @@ class ListeningService(service.Service):
         except OSError as e:
             raise StartupError(f"cannot open the access log: {e}") from None
         for spec, endpoint in self._listen:
-            port = self._listenOn(spec, endpoint, self._site)
-            self._ports.append(port)
-            if spec.tls is not None and self._httpsPort is None:
-                self._httpsPort = getattr(port.getHost(), "port", None)
-        if self._redirectSite is not None:
-            for spec, endpoint in self._redirects:
-                self._ports.append(self._listenOn(spec, endpoint, self._redirectSite))
+            self._ports.append(self._listenOn(spec, endpoint))
 
     def _listenOn(
-        self, spec: ListenSpec, endpoint: IStreamServerEndpoint, site: Site
+        self, spec: ListenSpec, endpoint: IStreamServerEndpoint
     ) -> IListeningPort:
-        factory = site
+        factory = self._site
         if spec.tls is not None:
             creator = ReloadableTLS(spec.tls)
             self.tls.append((spec, creator))
             factory = TLSMemoryBIOFactory(  # type: ignore[assignment]
-                creator, False, site
+                creator, False, self._site
             )
             factory.noisy = False
-        outcome: list[IListeningPort | Failure] = []
-        d: Deferred[IListeningPort] = endpoint.listen(factory)
-        d.addBoth(outcome.append)
-        if not outcome:
-            # Every stream endpoint Twisted ships listens synchronously.
-            raise StartupError(f"--port {spec.description!r} did not listen at once")
-        result = outcome[0]
-        if isinstance(result, Failure):
-            error = result.value or Exception(result.getErrorMessage())
-            raise StartupError(describeListenError(spec.description, error))
-        self._announce(spec, result, redirect=site is self._redirectSite)
-        return result
-
-    def _announce(
-        self, spec: ListenSpec, port: IListeningPort, redirect: bool = False
-    ) -> None:
-        address = port.getHost()
-        host = getattr(address, "host", None)
-        if host is None:
-            where = str(address)
-        else:
-            bracketed = f"[{host}]" if ":" in host else host
-            scheme = "https" if spec.tls else "http"
-            where = f"{scheme}://{bracketed}:{getattr(address, 'port', '')}/"
-        if redirect:
-            _log.info("h2site redirecting {where} to HTTPS", where=where)
-            return
-        _log.info(
-            "h2site listening on {where} ({protocols})",
-            where=where,
-            protocols="HTTP/2 and HTTP/1.1 over TLS" if spec.tls else "HTTP/1.1",
-        )
-        if spec.tls is not None:
-            cert = spec.tls.certificate
-            _log.info(
-                "certificate for {subject}, SHA-256 fingerprint {fingerprint}",
-                subject=cert.subject.rfc4514_string(),
-                fingerprint=fingerprint(cert),
-            )
-            if isExpired(cert, utcNow()):
-                _log.warn(
-                    "the certificate for {where} is expired or not yet valid; "
-                    "browsers will refuse it",
-                    where=where,
-                )
+        return listenNow(spec, endpoint, factory)
 
     def stopService(self) -> Deferred[Any]:
         super().stopService()
@@ -193,3 +133,61 @@ class ListeningService(service.Service):
 
         d.addBoth(closeLog)
         return d
+
+
+def listenNow(
+    spec: ListenSpec,
+    endpoint: IStreamServerEndpoint,
+    factory: IProtocolFactory,
+    note: str = "",
+) -> IListeningPort:
+    """
+    Listen on C{endpoint} at once (every stream endpoint Twisted ships
+    listens synchronously) and log where.
+
+    @raise StartupError: with one sentence saying why listening failed.
+    """
+    outcome: list[IListeningPort | Failure] = []
+    d: Deferred[IListeningPort] = endpoint.listen(factory)
+    d.addBoth(outcome.append)
+    if not outcome:
+        raise StartupError(f"--port {spec.description!r} did not listen at once")
+    result = outcome[0]
+    if isinstance(result, Failure):
+        error = result.value or Exception(result.getErrorMessage())
+        raise StartupError(describeListenError(spec.description, error))
+    announce(spec, result.getHost(), note)
+    return result
+
+
+def announce(spec: ListenSpec, address: object, note: str = "") -> None:
+    """
+    Log where h2site now listens, and with which certificate.
+    """
+    host = getattr(address, "host", None)
+    if host is None:
+        where = str(address)
+    else:
+        bracketed = f"[{host}]" if ":" in host else host
+        scheme = "https" if spec.tls else "http"
+        where = f"{scheme}://{bracketed}:{getattr(address, 'port', '')}/"
+    protocols = "HTTP/2 and HTTP/1.1 over TLS" if spec.tls else "HTTP/1.1"
+    _log.info(
+        "h2site listening on {where} ({protocols}{note})",
+        where=where,
+        protocols=protocols,
+        note=f", {note}" if note else "",
+    )
+    if spec.tls is not None:
+        cert = spec.tls.certificate
+        _log.info(
+            "certificate for {subject}, SHA-256 fingerprint {fingerprint}",
+            subject=cert.subject.rfc4514_string(),
+            fingerprint=fingerprint(cert),
+        )
+        if isExpired(cert, utcNow()):
+            _log.warn(
+                "the certificate for {where} is expired or not yet valid; "
+                "browsers will refuse it",
+                where=where,
+            )

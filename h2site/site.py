@@ -13,6 +13,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.web import http, resource, server
 from twisted.web.server import Request
 
+from .accesslog import TimedRequest
 from .delivery import respond
 from .filestore import FileStore, Representation, representationFromBytes
 from .headers import HeaderPolicy
@@ -137,14 +138,18 @@ class H2Site(server.Site):
         self,
         root: resource.Resource,
         accessLog: Callable[[http.Request], None],
+        healthPath: str | None = None,
         headers: HeaderPolicy | None = None,
     ) -> None:
         """
+        @param healthPath: the path that answers health checks (200, not
+            logged), or L{None} for none.
         @param headers: the security and operator headers for every
             response, or L{None} for none.
         """
-        super().__init__(root)
+        super().__init__(root, requestFactory=TimedRequest)
         self._accessLog = accessLog
+        self._healthPath = healthPath.encode("utf-8") if healthPath else None
         self._headers = headers
 
     def getResourceFor(self, request: Request) -> resource.Resource:
@@ -153,7 +158,32 @@ class H2Site(server.Site):
         request.responseHeaders.removeHeader(b"server")
         if self._headers is not None:
             self._headers.apply(request.responseHeaders, request.isSecure())
+        if self._healthPath is not None and request.path == self._healthPath:
+            return _HEALTH
         return super().getResourceFor(request)  # type: ignore[no-any-return]
 
     def log(self, request: http.Request) -> None:
-        self._accessLog(request)
+        # Load balancers poll the health path every few seconds; logging each
+        # poll would bury the requests that matter.
+        if self._healthPath is None or request.path != self._healthPath:
+            self._accessLog(request)
+
+
+class _Health(resource.Resource):
+    """
+    The health check: 200 as long as the process serves, never cached.
+    """
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        request.responseHeaders.setRawHeaders(
+            b"content-type", [b"text/plain; charset=utf-8"]
+        )
+        request.responseHeaders.setRawHeaders(b"cache-control", [b"no-store"])
+        return b"ok\n"
+
+    render_HEAD = render_GET
+
+
+_HEALTH = _Health()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from twisted.application import service
@@ -23,14 +23,15 @@ from .config import DEFAULT_PORT, Config, buildConfig
 from .control import ControlService
 from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
-from .filestore import FileStore, StoredFile
-from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy
-from .redirect import RedirectResource
+from .filestore import FileStore, Limits, StoredFile
+from .headers import DEFAULT_HSTS_MAX_AGE, HeaderPolicy, buildHeaderPolicy
+from .redirect import RedirectResource, RedirectService, configuredPort
 from .sdnotify import Notifier
 from .service import ListeningService
 from .site import H2Site, SiteRoot, buildResource
+from .workers import WorkerSupervisor
 
-__all__ = ["Options", "makeService"]
+__all__ = ["Options", "buildServer", "makeService"]
 
 
 class Options(usage.Options):
@@ -65,6 +66,27 @@ class Options(usage.Options):
         ["tls-key", None, None, "PEM private key for --tls-cert (unencrypted)."],
         ["tls-chain", None, None, "PEM intermediates to send after --tls-cert."],
         [
+            "access-log-format",
+            None,
+            "combined",
+            "Access log format: combined (Combined Log Format) or json (one "
+            "object per line, with protocol and duration).",
+        ],
+        [
+            "workers",
+            None,
+            "1",
+            "Serving processes: a number, or 'auto' for one per CPU. With more "
+            "than one, this process listens and supervises them.",
+        ],
+        [
+            "health-path",
+            None,
+            None,
+            "Answer health checks at this path (e.g. /healthz) with 200, "
+            "without access-log lines. Default: off.",
+        ],
+        [
             "hsts-max-age",
             None,
             None,
@@ -97,12 +119,15 @@ class Options(usage.Options):
     ]
 
     config: Config
+    #: The arguments as given, which worker processes are started with.
+    argv: list[str]
 
     def __init__(self) -> None:
         super().__init__()
         self["port"] = []
         self["header"] = []
         self["redirect"] = []
+        self.argv = []
 
     def opt_header(self, header: str) -> None:
         """
@@ -139,6 +164,9 @@ class Options(usage.Options):
                 tlsCert=self["tls-cert"],
                 tlsKey=self["tls-key"],
                 tlsChain=self["tls-chain"],
+                accessLogFormat=self["access-log-format"],
+                healthPath=self["health-path"],
+                workers=self["workers"],
                 hstsMaxAge=self["hsts-max-age"],
                 csp=self["csp"],
                 headers=self["header"],
@@ -155,6 +183,7 @@ class Options(usage.Options):
         Parse, turning any usage error into one line and exit status 1,
         instead of twistd's full usage text followed by the error.
         """
+        self.argv = list(options) if options is not None else []
         try:
             super().parseOptions(options)
         except usage.UsageError as e:
@@ -181,10 +210,113 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
     return endpoint
 
 
+def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
+    """
+    What builds the site: a new file store and resource tree, at start-up
+    and on each reload (then in a thread; the running tree serves until the
+    new one replaces it).
+    """
+
+    def runInThread(
+        work: Callable[[], StoredFile | None],
+    ) -> Deferred[StoredFile | None]:
+        return deferToThread(work)
+
+    def build() -> SiteRoot:
+        store = FileStore(
+            os.path.join(config.siteDir, "static"),
+            config.staticLimits,
+            time.monotonic,
+            runInThread,
+        )
+        return buildResource(config.siteDir, reactor, store)
+
+    return build
+
+
+def _headerPolicy(config: Config) -> HeaderPolicy:
+    return buildHeaderPolicy(config.hstsMaxAge, config.csp, config.extraHeaders)
+
+
+def buildServer(
+    config: Config,
+    listen: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
+    notifier: Notifier,
+    reactor: Any,
+    redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]] = (),
+) -> service.MultiService:
+    """
+    The serving part of h2site: render the site, build the C{Site}, listen
+    on C{listen}, and take reload and log signals.  Used by C{twistd h2site}
+    directly, and by each worker process under C{--workers}.
+
+    @param redirects: plain-HTTP listeners to redirect to HTTPS from this
+        process (none in workers: the supervisor answers those).
+    @raise StartupError: if a template fails to render.
+    """
+    build = _siteBuilder(config, reactor)
+    try:
+        root = build()
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat)
+    headers = _headerPolicy(config)
+    site = H2Site(root, accessLog.write, config.healthPath, headers)
+    listening = ListeningService(listen, site, accessLog)
+    control = ControlService(
+        site=site,
+        build=build,
+        tls=listening.tls,
+        accessLog=accessLog,
+        notifier=notifier,
+        reactor=reactor,
+    )
+    top = service.MultiService()
+    # Control first: it takes the signals before anything listens.
+    control.setServiceParent(top)
+    listening.setServiceParent(top)
+    if redirects:
+        _redirectService(
+            config, redirects, accessLog, listening.httpsPort
+        ).setServiceParent(top)
+    return top
+
+
+def _redirectService(
+    config: Config,
+    redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
+    accessLog: AccessLog,
+    listeningPort: Callable[[], int | None],
+    ownLog: bool = False,
+) -> RedirectService:
+    """
+    The C{--redirect} listeners, sending clients to C{--redirect-port}, else
+    the port the first TLS listener got, else the one it was given, else
+    443 (a Unix socket behind a proxy).
+
+    @param ownLog: open and close C{accessLog} with this service (when no
+        serving service in this process does).
+    """
+    configured = next(
+        (configuredPort(spec) for spec in config.listen if spec.tls is not None), None
+    )
+
+    def httpsPort() -> int:
+        return config.redirectPort or listeningPort() or configured or 443
+
+    site = H2Site(
+        RedirectResource(httpsPort),
+        accessLog.write,
+        config.healthPath,
+        _headerPolicy(config),
+    )
+    return RedirectService(redirects, site, accessLog if ownLog else None)
+
+
 def makeService(options: Options) -> service.IService:
     """
-    Render the site, build the resource tree and the C{Site}, and listen on
-    every endpoint.
+    Build h2site's service: one serving process, or with C{--workers N} a
+    supervisor that listens and runs N serving processes.
 
     @raise StartupError: if HTTP/2 support is missing, a template fails to
         render, or an endpoint string cannot be parsed.
@@ -197,53 +329,41 @@ def makeService(options: Options) -> service.IService:
     from twisted.internet import reactor
 
     config = options.config
-
-    def runInThread(
-        work: Callable[[], StoredFile | None],
-    ) -> Deferred[StoredFile | None]:
-        return deferToThread(work)
-
-    def build() -> SiteRoot:
-        """
-        A new file store and resource tree: at start-up, and on reload (in a
-        thread; the running tree serves until the new one replaces it).
-        """
-        store = FileStore(
-            os.path.join(config.siteDir, "static"),
-            config.staticLimits,
-            time.monotonic,
-            runInThread,
-        )
-        return buildResource(config.siteDir, reactor, store)
-
-    try:
-        root = build()
-    except ConfigError as e:
-        raise StartupError(str(e)) from None
-    accessLog = AccessLog(config.accessLog)
-    headers = buildHeaderPolicy(config.hstsMaxAge, config.csp, config.extraHeaders)
-    site = H2Site(root, accessLog.write, headers)
     listen = [(spec, _endpoint(spec)) for spec in config.listen]
     redirects = [(spec, _endpoint(spec)) for spec in config.redirect]
-    listening = ListeningService(listen, site, accessLog)
-    if redirects:
-        port = config.redirectPort
-
-        def httpsPort() -> int:
-            return port if port is not None else listening.httpsPort()
-
-        listening.addRedirects(
-            redirects, H2Site(RedirectResource(httpsPort), accessLog.write, headers)
+    if config.workers == 1:
+        return buildServer(config, listen, Notifier(os.environ), reactor, redirects)
+    try:
+        # Fail now, in one line, rather than in every worker.  Nothing is
+        # kept in memory (so nothing is compressed): only the templates and
+        # the fingerprints static_url() needs are checked.
+        buildResource(
+            config.siteDir,
+            reactor,
+            FileStore(
+                os.path.join(config.siteDir, "static"),
+                Limits(maxFileSize=0, maxTotalSize=0),
+                time.monotonic,
+                deferToThread,
+            ),
         )
-    control = ControlService(
-        site=site,
-        build=build,
-        tls=listening.tls,
-        accessLog=accessLog,
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    supervisor = WorkerSupervisor(
+        count=config.workers,
+        argv=options.argv,
+        listen=listen,
         notifier=Notifier(os.environ),
         reactor=reactor,
     )
+    if not redirects:
+        return supervisor
+    # Redirects are cheap: the supervisor answers them itself.
     top = service.MultiService()
-    listening.setServiceParent(top)
-    control.setServiceParent(top)
+    supervisor.setServiceParent(top)
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat)
+    redirect = _redirectService(
+        config, redirects, accessLog, supervisor.httpsPort, ownLog=True
+    )
+    redirect.setServiceParent(top)
     return top

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import httpx
 from cryptography import x509
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from .helpers import (
     copySite,
     makeCertificates,
     sharedCertificates,
     startServer,
+    startSocketActivated,
     testEnvironment,
 )
 
@@ -42,19 +43,6 @@ def servedCertificate(port: int) -> x509.Certificate:
         der = tls.getpeercert(binary_form=True)
     assert der is not None
     return x509.load_der_x509_certificate(der)
-
-
-def requireTool(name: str) -> str:
-    """
-    The path of a tool; skipped on a developer machine without it, a
-    failure under CI, which must install it.
-    """
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"{name} is not installed; .ci/run must install it")
-        raise SkipTest(f"{name} is not installed")
-    return path
 
 
 class ReloadTests(SynchronousTestCase):
@@ -253,30 +241,62 @@ class SystemdTests(SynchronousTestCase):
         Under C{systemd-socket-activate}, h2site serves HTTPS and HTTP/2 on
         the socket it was given, with C{--tls-cert}/C{--tls-key}.
         """
-        activate = requireTool("systemd-socket-activate")
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()
+        server, port = startSocketActivated(self, self.certs, cwd=self.tmp)
+        server.waitForOutput(f"h2site listening on https://127.0.0.1:{port}/")
+
+
+class AccessLogFormatTests(SynchronousTestCase):
+    """
+    The JSON access log and the health path, through the real server.
+    """
+
+    def test_jsonAndHealth(self) -> None:
+        """
+        C{--access-log-format json} writes one object per response with the
+        protocol and duration; C{--health-path} answers 200 and is not
+        logged.
+        """
+        import json
+
+        tmp = Path(self.mktemp()).absolute()
+        tmp.mkdir()
+        copySite(tmp / "site")
+        certs = sharedCertificates()
+        log = tmp / "access.jsonl"
         server = startServer(
             self,
             "-p",
-            "systemd:domain=INET:name=https",
-            "--tls-cert",
-            str(self.certs.cert),
-            "--tls-key",
-            str(self.certs.key),
-            cwd=self.tmp,
-            # Like systemd itself, name the socket: Twisted's systemd: parser
-            # ignores sockets passed without LISTEN_FDNAMES.
-            prefix=[activate, "--listen", f"127.0.0.1:{port}", "--fdname", "https"],
-            listeners=0,
+            certs.endpoint(),
+            "--access-log",
+            str(log),
+            "--access-log-format",
+            "json",
+            "--health-path",
+            "/healthz",
+            cwd=tmp,
         )
-        # systemd-socket-activate starts the program on the first connection.
-        server.waitForOutput(f"Listening on 127.0.0.1:{port}")
-        with httpx.Client(
-            http2=True, verify=self.certs.sslContext(), timeout=60
-        ) as client:
-            response = client.get(f"https://localhost:{port}/")
-        self.assertEqual((response.http_version, response.status_code), ("HTTP/2", 200))
-        server.waitForOutput(f"h2site listening on https://127.0.0.1:{port}/")
+        with httpx.Client(http2=True, verify=certs.sslContext()) as client:
+            health = client.get(server.url + "/healthz")
+            client.get(server.url + "/about", headers={"user-agent": "json-test"})
+        self.assertEqual((health.status_code, health.text), (200, "ok\n"))
+        self.assertEqual(health.headers["cache-control"], "no-store")
+        server.stop()
+        [record] = [json.loads(line) for line in log.read_text().splitlines()]
+        self.assertEqual(
+            {
+                k: record[k]
+                for k in ("method", "uri", "protocol", "status", "user_agent")
+            },
+            {
+                "method": "GET",
+                "uri": "/about",
+                "protocol": "h2",
+                "status": 200,
+                "user_agent": "json-test",
+            },
+        )
+        self.assertGreater(record["bytes"], 0)
+        self.assertGreaterEqual(record["duration_ms"], 0)
+        self.assertRegex(
+            record["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$"
+        )

@@ -38,6 +38,12 @@ STATIC = {
 }
 
 
+#: The log line of a --redirect listener, with its port.
+REDIRECTING = (
+    r"listening on http://127\.0\.0\.1:(\d+)/ \(HTTP/1\.1, redirecting to HTTPS"
+)
+
+
 def _client(http2: bool) -> httpx.Client:
     return httpx.Client(
         verify=sharedCertificates().sslContext(),
@@ -377,7 +383,7 @@ class OptionsTests(TestCase):
         on the HTTPS listener's port, and sends no HSTS there.
         """
         server, _ = _startWith(self, "--redirect", "tcp:port=0:interface=127.0.0.1")
-        match = server.waitForOutput(r"redirecting http://127\.0\.0\.1:(\d+)/")
+        match = server.waitForOutput(REDIRECTING)
         with httpx.Client() as client:
             r = client.get(
                 f"http://127.0.0.1:{match.group(1)}/a/b?c=d",
@@ -390,6 +396,32 @@ class OptionsTests(TestCase):
         self.assertNotIn("strict-transport-security", r.headers)
         self.assertEqual(r.headers["x-content-type-options"], "nosniff")
 
+    def test_redirectWithWorkers(self) -> None:
+        """
+        With --workers, the supervisor answers the redirects, to the port
+        its TLS listener got.
+        """
+        site = makeSite(Path(self.mktemp()).absolute(), TEMPLATES, STATIC)
+        server = startServer(
+            self,
+            "--site",
+            str(site),
+            "--port",
+            sharedCertificates().endpoint(),
+            "--workers",
+            "2",
+            "--redirect",
+            "tcp:port=0:interface=127.0.0.1",
+            cwd=site,
+        )
+        match = server.waitForOutput(REDIRECTING)
+        with httpx.Client() as client:
+            r = client.get(
+                f"http://127.0.0.1:{match.group(1)}/p", headers={"host": "localhost"}
+            )
+        self.assertEqual(r.status_code, 308)
+        self.assertEqual(r.headers["location"], f"https://localhost:{server.port}/p")
+
     def test_redirectPort(self) -> None:
         """
         --redirect-port names the port the redirect points to.
@@ -401,7 +433,7 @@ class OptionsTests(TestCase):
             "--redirect-port",
             "443",
         )
-        match = server.waitForOutput(r"redirecting http://127\.0\.0\.1:(\d+)/")
+        match = server.waitForOutput(REDIRECTING)
         with httpx.Client() as client:
             r = client.get(
                 f"http://127.0.0.1:{match.group(1)}/x", headers={"host": "example.com"}
