@@ -181,6 +181,28 @@ class PolicyTests(TestCase):
         ctx = _client(ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1, "ALL")
         self.assertRaises(ssl.SSLError, _handshake, self.server.port, ctx)
 
+    def test_sessionResumption(self) -> None:
+        """
+        A returning TLS 1.2 client resumes its session from the server's
+        cache instead of a full handshake.
+        """
+        ctx = _client(ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)
+        with (
+            socket.create_connection(("127.0.0.1", self.server.port), 10) as sock,
+            ctx.wrap_socket(sock, server_hostname="localhost") as first,
+        ):
+            session = first.session
+            self.assertFalse(first.session_reused)
+            # A session ended without close_notify is dropped from the cache.
+            first.unwrap()
+        with (
+            socket.create_connection(("127.0.0.1", self.server.port), 10) as sock,
+            ctx.wrap_socket(
+                sock, server_hostname="localhost", session=session
+            ) as again,
+        ):
+            self.assertTrue(again.session_reused)
+
     def test_groups(self) -> None:
         """
         X25519 and P-256 are accepted; X448 and P-521 are refused.
