@@ -6,6 +6,7 @@ completely before anything starts, and passed down explicitly.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,8 @@ class Config:
     @ivar redirectPort: the HTTPS port redirects point to, or L{None} for
         the first TLS listener's.
     @ivar staticLimits: what the file store keeps in memory.
+    @ivar compressionCache: the folder keeping this site's compressed
+        static files between runs, or L{None} for none.
     @ivar accessLogFormat: C{combined} or C{json}.
     @ivar healthPath: the path answering health checks, or L{None}.
     @ivar workers: how many serving processes.
@@ -60,6 +63,7 @@ class Config:
     redirect: tuple[ListenSpec, ...] = ()
     redirectPort: int | None = None
     staticLimits: Limits = field(default_factory=Limits)
+    compressionCache: str | None = None
     accessLogFormat: str = "combined"
     healthPath: str | None = None
     workers: int = 1
@@ -290,6 +294,11 @@ def buildConfig(
         redirect=redirectSpecs,
         redirectPort=port,
         staticLimits=limits,
+        compressionCache=str(
+            stateDirectory(environ)
+            / "compressed"
+            / hashlib.sha256(site.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        ),
         accessLogFormat=accessLogFormat,
         healthPath=healthPath,
     )

@@ -21,20 +21,18 @@ works.  Re-indexing a changed file reads and compresses it in a thread
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import stat
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import brotli
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from .compcache import CompressionCache, Compressor, compress, decodes
 from .conditional import ETag, formatHTTPDate
 from .encoding import IDENTITY
 from .mediatypes import isCompressible, mediaType
@@ -58,10 +56,6 @@ SIDECARS = (("br", ".br"), ("gzip", ".gz"))
 
 #: Bytes hashed per read when indexing a large file.
 _HASH_CHUNK = 1024 * 1024
-
-#: Files are compressed once, so the slowest, smallest settings pay off.
-BROTLI_QUALITY = 11
-GZIP_LEVEL = 9
 
 
 @dataclass(frozen=True)
@@ -155,43 +149,29 @@ def _withHeaders(rep: Representation) -> Representation:
     )
 
 
-def _decodes(coding: str, data: bytes, original: bytes) -> bool:
-    """
-    Whether a sidecar file really holds C{original} in C{coding}: a stale
-    C{.gz} beside an edited file must not be sent in its place.
-    """
-    try:
-        if coding == "br":
-            return bool(brotli.decompress(data) == original)
-        d = zlib.decompressobj(wbits=31)
-        return d.decompress(data, len(original) + 1) == original and d.eof
-    except (brotli.error, zlib.error):
-        return False
-
-
-def _compress(coding: str, data: bytes) -> bytes:
-    if coding == "br":
-        return bytes(brotli.compress(data, quality=BROTLI_QUALITY))
-    return gzip.compress(data, GZIP_LEVEL, mtime=0)
-
-
 def representationFromBytes(
     data: bytes,
     contentType: str,
     lastModified: int | None,
     sidecars: Mapping[str, bytes] | None = None,
+    compressor: Compressor = compress,
 ) -> Representation:
     """
     A representation held in memory: the bytes, and for compressible types
-    each coding that comes out smaller, taking a valid sidecar when it is
-    smaller still.
+    each coding that comes out smaller, taking a sidecar when it is smaller
+    still and really holds the bytes (a stale C{.gz} beside an edited file
+    must not be sent in its place).
+
+    @param compressor: what compresses (e.g. through a
+        L{h2site.compcache.CompressionCache}).
     """
-    bodies = {IDENTITY: Body(IDENTITY, _etag(data), len(data), data, None)}
+    digest = hashlib.sha256(data).hexdigest()
+    bodies = {IDENTITY: Body(IDENTITY, ETag(digest[:32]), len(data), data, None)}
     if isCompressible(contentType):
         for coding, _ in SIDECARS:
-            candidates = [_compress(coding, data)]
+            candidates = [compressor(coding, data, digest)]
             sidecar = (sidecars or {}).get(coding)
-            if sidecar is not None and _decodes(coding, sidecar, data):
+            if sidecar is not None and decodes(coding, sidecar, data):
                 candidates.append(sidecar)
             encoded = min(candidates, key=len)
             if len(encoded) < len(data):
@@ -269,7 +249,11 @@ def _stamps(
 
 
 def indexFile(
-    root: str, name: str, limits: Limits, memoryLeft: int
+    root: str,
+    name: str,
+    limits: Limits,
+    memoryLeft: int,
+    compressor: Compressor = compress,
 ) -> StoredFile | None:
     """
     Read one file below C{root} (its real path) into a L{StoredFile}.
@@ -302,7 +286,9 @@ def indexFile(
                 if path is not None:
                     with open(path, "rb") as f:
                         sideData[coding] = f.read(limits.maxFileSize + 1)
-            rep = representationFromBytes(data, contentType, lastModified, sideData)
+            rep = representationFromBytes(
+                data, contentType, lastModified, sideData, compressor
+            )
             if rep.memorySize <= memoryLeft:
                 return StoredFile(name, realPath, stamps, rep)
         identity = Body(IDENTITY, ETag(_hashFile(realPath)), st.st_size, None, realPath)
@@ -374,6 +360,8 @@ class FileStore:
     @ivar root: the folder's real path, or L{None} for a site without one.
     @ivar clock: monotonic seconds, to space out checks against the disk.
     @ivar runInThread: runs a blocking call off the reactor thread.
+    @ivar cache: where compressed bodies are kept between runs, or L{None}
+        to compress everything at every build.
     """
 
     root: str | None
@@ -383,6 +371,7 @@ class FileStore:
         [Callable[[], StoredFile | None]], Deferred[StoredFile | None]
     ]
     recheckInterval: float = 1.0
+    cache: CompressionCache | None = None
     _files: dict[str, StoredFile] = field(default_factory=dict)
     _pending: dict[str, Deferred[StoredFile | None]] = field(default_factory=dict)
     _memoryUsed: int = 0
@@ -401,18 +390,27 @@ class FileStore:
             now = self.clock()
             for name in walk(self.root):
                 stored = indexFile(
-                    self.root, name, self.limits, self.limits.maxTotalSize - used
+                    self.root,
+                    name,
+                    self.limits,
+                    self.limits.maxTotalSize - used,
+                    self._compressor(),
                 )
                 if stored is not None:
                     stored.checkedAt = now
                     files[name] = stored
                     used += stored.representation.memorySize
         self._files, self._memoryUsed = files, used
+        if self.cache is not None:
+            self.cache.prune()
         _log.info(
             "h2site indexed {count} static files ({memory} bytes in memory)",
             count=len(files),
             memory=used,
         )
+
+    def _compressor(self) -> Compressor:
+        return self.cache.compress if self.cache is not None else compress
 
     def version(self, name: str) -> str | None:
         """
@@ -464,7 +462,10 @@ class FileStore:
         root = self.root
         assert root is not None
         left = self.limits.maxTotalSize - self._memoryUsed
-        d = self.runInThread(lambda: indexFile(root, name, self.limits, left))
+        compressor = self._compressor()
+        d = self.runInThread(
+            lambda: indexFile(root, name, self.limits, left, compressor)
+        )
         self._pending[name] = d
 
         def installed(stored: StoredFile | None) -> StoredFile | None:

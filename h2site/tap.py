@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from twisted.application import service
@@ -19,6 +20,7 @@ from twisted.python import usage
 from twisted.web import http
 
 from .accesslog import AccessLog
+from .compcache import CompressionCache
 from .config import DEFAULT_PORT, Config, buildConfig
 from .control import ControlService
 from .endpoints import ListenSpec
@@ -222,12 +224,19 @@ def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
     ) -> Deferred[StoredFile | None]:
         return deferToThread(work)
 
+    cache = (
+        CompressionCache(Path(config.compressionCache))
+        if config.compressionCache is not None
+        else None
+    )
+
     def build() -> SiteRoot:
         store = FileStore(
             os.path.join(config.siteDir, "static"),
             config.staticLimits,
             time.monotonic,
             runInThread,
+            cache=cache,
         )
         return buildResource(config.siteDir, reactor, store)
 
