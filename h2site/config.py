@@ -47,7 +47,8 @@ class Config:
         the first TLS listener's.
     @ivar staticLimits: what the file store keeps in memory.
     @ivar compressionCache: the folder keeping this site's compressed
-        static files between runs, or L{None} for none.
+        static files and large-file hashes between runs (a
+        L{h2site.buildcache.BuildCache}), or L{None} for none.
     @ivar accessLogFormat: C{combined} or C{json}.
     @ivar healthPath: the path answering health checks, or L{None}.
     @ivar workers: how many serving processes.

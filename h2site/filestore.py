@@ -32,7 +32,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from .compcache import CompressionCache, Compressor, compress, decodes
+from .buildcache import BuildCache, Compressor, compress, decodes, hashFile
 from .conditional import ETag, formatHTTPDate
 from .encoding import IDENTITY
 from .mediatypes import isCompressible, mediaType
@@ -53,9 +53,6 @@ T = TypeVar("T")
 
 #: Sidecar suffix for each coding, in the order preferred when sizes tie.
 SIDECARS = (("br", ".br"), ("gzip", ".gz"))
-
-#: Bytes hashed per read when indexing a large file.
-_HASH_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -114,12 +111,11 @@ class Representation:
         return sum(len(b.data) for b in self.bodies.values() if b.data is not None)
 
 
-def _digest(hasher: hashlib._Hash) -> str:
-    return hasher.hexdigest()[:32]
-
-
 def _etag(data: bytes) -> ETag:
-    return ETag(_digest(hashlib.sha256(data)))
+    """
+    A strong entity tag for exactly these bytes: 128 bits of their SHA-256.
+    """
+    return ETag(hashlib.sha256(data).hexdigest()[:32])
 
 
 def _withHeaders(rep: Representation) -> Representation:
@@ -163,7 +159,7 @@ def representationFromBytes(
     must not be sent in its place).
 
     @param compressor: what compresses (e.g. through a
-        L{h2site.compcache.CompressionCache}).
+        L{h2site.buildcache.BuildCache}).
     """
     digest = hashlib.sha256(data).hexdigest()
     bodies = {IDENTITY: Body(IDENTITY, ETag(digest[:32]), len(data), data, None)}
@@ -190,14 +186,6 @@ def representationFromBytes(
             bodies[IDENTITY].etag.opaque[:16],
         )
     )
-
-
-def _hashFile(path: str) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            hasher.update(chunk)
-    return _digest(hasher)
 
 
 Stamp = tuple[int, int, int]
@@ -253,7 +241,7 @@ def indexFile(
     name: str,
     limits: Limits,
     memoryLeft: int,
-    compressor: Compressor = compress,
+    cache: BuildCache | None = None,
 ) -> StoredFile | None:
     """
     Read one file below C{root} (its real path) into a L{StoredFile}.
@@ -287,11 +275,27 @@ def indexFile(
                     with open(path, "rb") as f:
                         sideData[coding] = f.read(limits.maxFileSize + 1)
             rep = representationFromBytes(
-                data, contentType, lastModified, sideData, compressor
+                data,
+                contentType,
+                lastModified,
+                sideData,
+                cache.compress if cache is not None else compress,
             )
             if rep.memorySize <= memoryLeft:
                 return StoredFile(name, realPath, stamps, rep)
-        identity = Body(IDENTITY, ETag(_hashFile(realPath)), st.st_size, None, realPath)
+
+        def digestOf(path: str, stamp: Stamp) -> str:
+            if cache is not None:
+                return cache.fileDigest(path, stamp)
+            return hashFile(path)
+
+        identity = Body(
+            IDENTITY,
+            ETag(digestOf(realPath, stamps[0] or _stamp(st))[:32]),
+            st.st_size,
+            None,
+            realPath,
+        )
         bodies = {IDENTITY: identity}
         for (coding, path), sideStamp in zip(sidecars, stamps[1:], strict=True):
             # On disk a sidecar cannot be checked cheaply, so only one at
@@ -303,7 +307,11 @@ def indexFile(
                 and sideStamp[0] < st.st_size
             ):
                 bodies[coding] = Body(
-                    coding, ETag(_hashFile(path)), sideStamp[0], None, path
+                    coding,
+                    ETag(digestOf(path, sideStamp)[:32]),
+                    sideStamp[0],
+                    None,
+                    path,
                 )
     except OSError:
         return None
@@ -371,7 +379,7 @@ class FileStore:
         [Callable[[], StoredFile | None]], Deferred[StoredFile | None]
     ]
     recheckInterval: float = 1.0
-    cache: CompressionCache | None = None
+    cache: BuildCache | None = None
     _files: dict[str, StoredFile] = field(default_factory=dict)
     _pending: dict[str, Deferred[StoredFile | None]] = field(default_factory=dict)
     _memoryUsed: int = 0
@@ -394,7 +402,7 @@ class FileStore:
                     name,
                     self.limits,
                     self.limits.maxTotalSize - used,
-                    self._compressor(),
+                    self.cache,
                 )
                 if stored is not None:
                     stored.checkedAt = now
@@ -408,9 +416,6 @@ class FileStore:
             count=len(files),
             memory=used,
         )
-
-    def _compressor(self) -> Compressor:
-        return self.cache.compress if self.cache is not None else compress
 
     def version(self, name: str) -> str | None:
         """
@@ -462,10 +467,8 @@ class FileStore:
         root = self.root
         assert root is not None
         left = self.limits.maxTotalSize - self._memoryUsed
-        compressor = self._compressor()
-        d = self.runInThread(
-            lambda: indexFile(root, name, self.limits, left, compressor)
-        )
+        cache = self.cache
+        d = self.runInThread(lambda: indexFile(root, name, self.limits, left, cache))
         self._pending[name] = d
 
         def installed(stored: StoredFile | None) -> StoredFile | None:

@@ -20,7 +20,7 @@ from twisted.python import usage
 from twisted.web import http
 
 from .accesslog import AccessLog
-from .compcache import CompressionCache
+from .buildcache import BuildCache
 from .config import DEFAULT_PORT, Config, buildConfig
 from .control import ControlService
 from .endpoints import ListenSpec
@@ -225,7 +225,7 @@ def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
         return deferToThread(work)
 
     cache = (
-        CompressionCache(Path(config.compressionCache))
+        BuildCache(Path(config.compressionCache))
         if config.compressionCache is not None
         else None
     )

@@ -1,22 +1,30 @@
-# -*- test-case-name: tests.test_compcache -*-
+# -*- test-case-name: tests.test_buildcache -*-
 """
-A disk cache of compressed bodies, so brotli at its best setting (about
-1.5 MB/s) is paid once per file content, not at every start, reload and
-worker.
+A disk cache of what building the file store costs most, so it is paid once
+per file content, not at every start, reload and worker:
 
-Entries are named by the SHA-256 of the uncompressed bytes and the coding
-and setting, written atomically, and checked by decompressing before use
-(decompressing is a hundred times faster than compressing), so a damaged
-or foreign file in the cache is never sent: it is just compressed again.
-The cache is an optimisation only: any error reading or writing it falls
-back to compressing in memory.
+ - compressed bodies (brotli at its best setting runs at about 1.5 MB/s),
+   named by the SHA-256 of the uncompressed bytes and the coding and
+   setting, and checked by decompressing before use (a hundred times faster
+   than compressing), so a damaged or foreign entry is never sent, just
+   compressed again;
+ - the content hash of each large file (the strong C{ETag}; hashing reads
+   the whole file), keyed by its path, size, modification time and inode,
+   the same evidence C{make} and C{rsync} go by: a file rewritten in place
+   with its old size and time restored (C{cp -p} over it) keeps its old
+   hash until it is touched.
+
+Entries are written atomically.  The cache is an optimisation only: any
+error reading or writing it falls back to doing the work.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import os
+import re
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -26,10 +34,11 @@ import brotli
 __all__ = [
     "BROTLI_QUALITY",
     "GZIP_LEVEL",
-    "CompressionCache",
+    "BuildCache",
     "Compressor",
     "compress",
     "decodes",
+    "hashFile",
 ]
 
 #: Files are compressed once, so the slowest, smallest settings pay off.
@@ -40,6 +49,22 @@ GZIP_LEVEL = 9
 Compressor = Callable[[str, bytes, str], bytes]
 
 _SETTING = {"br": f"br{BROTLI_QUALITY}", "gzip": f"gz{GZIP_LEVEL}"}
+
+#: Bytes hashed per read.
+_HASH_CHUNK = 1024 * 1024
+
+_HEX_DIGEST = re.compile(rb"[0-9a-f]{64}")
+
+
+def hashFile(path: str) -> str:
+    """
+    The SHA-256 (hex) of a file's contents, read in bounded chunks.
+    """
+    hasher = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            hasher.update(chunk)
+    return hasher.hexdigest()
 
 
 def compress(coding: str, data: bytes, digest: str = "") -> bytes:
@@ -64,7 +89,7 @@ def decodes(coding: str, encoded: bytes, original: bytes) -> bool:
         return False
 
 
-class CompressionCache:
+class BuildCache:
     """
     Compressed bodies kept in a directory between runs.
 
@@ -93,6 +118,27 @@ class CompressionCache:
         encoded = compress(coding, data)
         self._store(path, encoded)
         return encoded
+
+    def fileDigest(self, path: str, stamp: tuple[int, int, int]) -> str:
+        """
+        The SHA-256 of the file at C{path}, from the cache when it was
+        hashed before with the same C{(size, mtime_ns, inode)}.
+        """
+        key = f"{path}\0{stamp[0]}\0{stamp[1]}\0{stamp[2]}"
+        name = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+        name += ".sha256"
+        self.used.add(name)
+        entry = self.directory / name
+        try:
+            cached = entry.read_bytes()
+        except OSError:
+            pass
+        else:
+            if _HEX_DIGEST.fullmatch(cached):
+                return cached.decode("ascii")
+        digest = hashFile(path)
+        self._store(entry, digest.encode("ascii"))
+        return digest
 
     def _store(self, path: Path, data: bytes) -> None:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
