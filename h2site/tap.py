@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.application import service
 from twisted.internet.defer import Deferred
@@ -34,6 +34,18 @@ from .site import H2Site, SiteRoot, buildResource
 from .workers import WorkerSupervisor
 
 __all__ = ["Options", "buildServer", "makeService"]
+
+
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+def _helpText(f: _F) -> _F:
+    """
+    Join a wrapped C{opt_*} docstring into one paragraph: C{--help} shows
+    the docstring as it is, indentation and all.
+    """
+    f.__doc__ = " ".join((f.__doc__ or "").split())
+    return f
 
 
 class Options(usage.Options):
@@ -131,6 +143,7 @@ class Options(usage.Options):
         self["redirect"] = []
         self.argv = []
 
+    @_helpText
     def opt_header(self, header: str) -> None:
         """
         Add a header to every response, as "Name: value" (repeatable), e.g.
@@ -138,6 +151,7 @@ class Options(usage.Options):
         """
         self["header"].append(header)
 
+    @_helpText
     def opt_redirect(self, description: str) -> None:
         """
         Also listen on this plain-HTTP endpoint (e.g. tcp:80) and answer
@@ -146,6 +160,7 @@ class Options(usage.Options):
         """
         self["redirect"].append(description)
 
+    @_helpText
     def opt_port(self, description: str) -> None:
         """
         Listen on a Twisted endpoint, e.g. ssl:port=443:privateKey=key.pem:
