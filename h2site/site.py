@@ -15,13 +15,16 @@ from twisted.web import http, resource, server
 from twisted.web.server import Request
 
 from .accesslog import TimedRequest
+from .delivery import respond
+from .filestore import FileStore, Representation, representationFromBytes
+from .headers import HeaderPolicy
 from .http2 import ConnectionLimits, ConnectionPool, buildProtocol
 from .pages import RenderedPage, renderPages, staticURLFactory
-from .static import StaticRoot
+from .static import REVALIDATE, StaticRoot
 
 __all__ = ["H2Site", "PageResource", "SiteRoot", "buildResource"]
 
-_HTML = b"text/html; charset=utf-8"
+_HTML = "text/html; charset=utf-8"
 
 _DEFAULT_NOT_FOUND = RenderedPage(
     url="/404",
@@ -36,24 +39,35 @@ _DEFAULT_NOT_FOUND = RenderedPage(
 
 class PageResource(resource.Resource):
     """
-    A page rendered at start-up, sent as it is with its C{Link} headers.
+    A page rendered at start-up, sent as it is with its C{Link} headers,
+    compressed in advance, with a strong C{ETag} and C{no-cache}: a page's
+    URL never changes, so browsers revalidate it and get a 304 while it is
+    the same.
     """
 
     isLeaf = True
 
-    def __init__(self, page: RenderedPage, code: int = 200) -> None:
+    def __init__(
+        self, page: RenderedPage, clock: IReactorTime, code: int = 200
+    ) -> None:
         super().__init__()
         self._page = page
         self._code = code
-        self._links = [link.encode("ascii") for link in page.links]
+        self._clock = clock
+        self._representation: Representation = representationFromBytes(
+            page.body, _HTML, None
+        )
+        self._links = [(b"link", link.encode("ascii")) for link in page.links]
 
-    def render_GET(self, request: Request) -> bytes:
-        request.setResponseCode(self._code)
-        headers = request.responseHeaders
-        headers.setRawHeaders(b"content-type", [_HTML])
-        if self._links:
-            headers.setRawHeaders(b"link", self._links)
-        return self._page.body
+    def render_GET(self, request: Request) -> int:
+        return respond(
+            request,
+            self._representation,
+            REVALIDATE,
+            self._clock,
+            self._links,
+            self._code,
+        )
 
     render_HEAD = render_GET
 
@@ -89,22 +103,26 @@ class SiteRoot(resource.Resource):
         return self._notFound.render(request)  # type: ignore[no-any-return]
 
 
-def buildResource(siteDir: str) -> SiteRoot:
+def buildResource(siteDir: str, clock: IReactorTime, store: FileStore) -> SiteRoot:
     """
-    Render the site in C{siteDir} and build its resource tree.
+    Index the static files, render the site in C{siteDir} and build its
+    resource tree.
 
+    @param store: the (empty) index of C{siteDir}'s static folder; built
+        here, before the pages, whose C{static_url()} reads it.
     @raise h2site.errors.ConfigError: if a template fails to render.
     """
+    store.build()
     staticDir = os.path.join(siteDir, "static")
     hasStatic = os.path.isdir(staticDir)
     pages, notFoundPage = renderPages(
         os.path.join(siteDir, "templates"),
-        staticURLFactory(staticDir if hasStatic else None),
+        staticURLFactory(staticDir if hasStatic else None, version=store.version),
     )
-    notFound = PageResource(notFoundPage or _DEFAULT_NOT_FOUND, code=404)
+    notFound = PageResource(notFoundPage or _DEFAULT_NOT_FOUND, clock, code=404)
     return SiteRoot(
-        {url: PageResource(page) for url, page in pages.items()},
-        StaticRoot(staticDir if hasStatic else None, notFound),
+        {url: PageResource(page, clock) for url, page in pages.items()},
+        StaticRoot(store, notFound, clock),
         notFound,
     )
 
@@ -129,12 +147,15 @@ class H2Site(server.Site):
         root: resource.Resource,
         accessLog: Callable[[http.Request], None],
         healthPath: str | None = None,
+        headers: HeaderPolicy | None = None,
         limits: ConnectionLimits | None = None,
         reactor: IReactorTime | None = None,
     ) -> None:
         """
         @param healthPath: the path that answers health checks (200, not
             logged), or L{None} for none.
+        @param headers: the security and operator headers for every
+            response, or L{None} for none.
         @param limits: the limits of every connection.
         @param reactor: the clock for connection timeouts.
         """
@@ -147,6 +168,7 @@ class H2Site(server.Site):
         )
         self._accessLog = accessLog
         self._healthPath = healthPath.encode("utf-8") if healthPath else None
+        self._headers = headers
         self.connections = ConnectionPool(limits, self.reactor)
 
     def closeConnections(self, timeout: float) -> Deferred[None]:
@@ -161,6 +183,8 @@ class H2Site(server.Site):
         # Request.process has just set "Server: TwistedWeb/x.y"; a version
         # banner only helps attackers pick exploits.
         request.responseHeaders.removeHeader(b"server")
+        if self._headers is not None:
+            self._headers.apply(request.responseHeaders, request.isSecure())
         if self._healthPath is not None and request.path == self._healthPath:
             return _HEALTH
         return super().getResourceFor(request)  # type: ignore[no-any-return]
