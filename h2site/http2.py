@@ -1052,30 +1052,36 @@ class H2Connection(TwistedProtocol):
             amount = min(window, stream.buffered, budget)
             budget -= amount
             self._buffered -= amount
-            state = h2.streams[streamID]
-            while amount:
-                size = min(frameSize, amount)
-                amount -= size
-                data = stream.take(size)
-                if stream.finished and not stream.buffered:
-                    h2.send_data(streamID, data, end_stream=True)
-                    break
+            ending = stream.finished and amount == stream.buffered
+            # Every frame but an ending response's last is framed here; that
+            # one goes through h2, which then closes the stream.
+            last = amount - (amount - 1) // frameSize * frameSize if ending else 0
+            direct = amount - last
+            if direct:
                 pending = h2.data_to_send()
                 if pending:
                     out.append(pending)
-                out.append(
-                    _FRAME_HEADER.pack(size >> 16, size & 0xFFFF, _DATA, 0, streamID)
-                )
-                out.append(data)
-                h2.outbound_flow_control_window -= size
-                state.outbound_flow_control_window -= size
+                state = h2.streams[streamID]
+                h2.outbound_flow_control_window -= direct
+                state.outbound_flow_control_window -= direct
+                take = stream.take
+                pack = _FRAME_HEADER.pack
+                while direct:
+                    size = frameSize if direct > frameSize else direct
+                    direct -= size
+                    out.append(pack(size >> 16, size & 0xFFFF, _DATA, 0, streamID))
+                    out.append(take(size))
                 if (
                     size < _SMALL_FRAME
-                    and stream.buffered
+                    and amount == window
+                    and not ending
                     and calm is None
                     and not self._frameBudget.spend(now)
                 ):
+                    # The window let only a few bytes through.
                     calm = "DATA frames cut short by tiny windows"
+            if last:
+                h2.send_data(streamID, stream.take(last), end_stream=True)
             if stream.finished and not stream.buffered:
                 self._sent(stream)
             elif stream.buffered:
