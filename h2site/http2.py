@@ -438,6 +438,30 @@ class _Stream:
     #: A request copies its channel's transport; a stream has none of its own.
     transport = None
 
+    # One per request: slots make them smaller and quicker to set up.
+    __slots__ = (
+        "_conn",
+        "_pullProducer",
+        "blocked",
+        "buffered",
+        "chunks",
+        "closed",
+        "command",
+        "factory",
+        "finished",
+        "headers",
+        "headersSent",
+        "path",
+        "producer",
+        "producerPaused",
+        "ready",
+        "received",
+        "request",
+        "requestEnded",
+        "site",
+        "streamID",
+    )
+
     def __init__(
         self,
         connection: H2Connection,
@@ -633,6 +657,8 @@ class H2Connection(TwistedProtocol):
                 normalize_outbound_headers=False,
                 # Checked by checkRequestHeaders, in a third of the time.
                 validate_inbound_headers=False,
+                # Only joins Cookie crumbs, which _requestReceived does.
+                normalize_inbound_headers=False,
             )
         )
         self._streams: dict[int, _Stream] = {}
@@ -798,6 +824,7 @@ class H2Connection(TwistedProtocol):
         authority = None
         hasHost = False
         length = None
+        cookies = []
         for name, value in event.headers:
             if name[0] == 58:  # b":"
                 if name == b":method":
@@ -806,6 +833,8 @@ class H2Connection(TwistedProtocol):
                     stream.path = value
                 elif name == b":authority":
                     authority = value
+            elif name == b"cookie":
+                cookies.append(value)
             else:
                 add(name, value)
                 if name == b"content-length":
@@ -814,6 +843,10 @@ class H2Connection(TwistedProtocol):
                     hasHost = True
         if authority is not None and not hasHost:
             add(b"host", authority)
+        if cookies:
+            # RFC 9113 section 8.2.3: HTTP/2 may split Cookie into crumbs;
+            # HTTP/1.1 semantics (a Twisted request) want one field.
+            add(b"cookie", b"; ".join(cookies))
         if stream.command == b"CONNECT":
             # A proxy's method: an origin server has nothing to connect to.
             self.refuseStream(stream, b"405")

@@ -530,6 +530,23 @@ class ServingTests(SynchronousTestCase):
         h.send()
         self.assertEqual(responses(h.receive())[streamID]["body"], b"posted:hello")
 
+    def test_cookieCrumbs(self) -> None:
+        """
+        Cookie fields split into crumbs (RFC 9113 section 8.2.3) reach the
+        request as one C{Cookie} header.
+        """
+        h = Harness()
+        streamID = h.client.get_next_available_stream_id()
+        h.client.send_headers(
+            streamID,
+            [*requestHeaders("/slow"), (b"cookie", b"a=1"), (b"cookie", b"b=2")],
+            end_stream=True,
+        )
+        h.send()
+        request = h.slow.waiting[0]
+        self.assertEqual(request.requestHeaders.getRawHeaders(b"cookie"), [b"a=1; b=2"])
+        self.assertEqual(request.received_cookies, {b"a": b"1", b"b": b"2"})
+
     def test_requestBodyTooLarge(self) -> None:
         """
         A body over the limit, announced or not, gets 413 and the stream is
