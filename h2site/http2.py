@@ -851,6 +851,9 @@ class H2Connection(TwistedProtocol):
             # A proxy's method: an origin server has nothing to connect to.
             self.refuseStream(stream, b"405")
             return
+        if length is not None and length < 0:
+            self.refuseStream(stream, b"400")
+            return
         if length is not None and length > self._limits.maxRequestBodySize:
             self.refuseStream(stream, b"413")
             return
