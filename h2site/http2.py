@@ -83,6 +83,7 @@ from twisted.internet.interfaces import (
     IDelayedCall,
     IPushProducer,
     IReactorTime,
+    ISSLTransport,
     ITCPTransport,
 )
 from twisted.internet.protocol import Protocol as TwistedProtocol
@@ -700,7 +701,7 @@ class H2Connection(TwistedProtocol):
             transport.setTcpNoDelay(True)
         self.peer = transport.getPeer()
         self.host = transport.getHost()
-        self.secure = getattr(transport, "negotiatedProtocol", None) is not None
+        self.secure = ISSLTransport.providedBy(transport)
         limits = self._limits
         h2 = self._h2
         h2.local_settings = Settings(
