@@ -998,7 +998,7 @@ class H2Connection(TwistedProtocol):
     def _flush(self) -> None:
         """
         One pass: frame what every ready stream may send, within the windows
-        and L{ConnectionLimits.connectionBufferSize}, and write it all at once.
+        and L{ConnectionLimits.writeBatchSize}, and write it all at once.
         """
         call, self._flushCall = self._flushCall, None
         if call is not None and call.active():
@@ -1055,8 +1055,8 @@ class H2Connection(TwistedProtocol):
             if stream.closed:
                 continue
             streamID = stream.streamID
-            progress = True
             if stream.headers is not None:
+                progress = True
                 fields, stream.headers = stream.headers, None
                 stream.headersSent = True
                 if stream.finished and not stream.buffered:
@@ -1094,6 +1094,7 @@ class H2Connection(TwistedProtocol):
                 self._blocked.add(stream)
                 continue
             amount = min(window, stream.buffered, budget)
+            progress = True
             budget -= amount
             self._buffered -= amount
             ending = stream.finished and amount == stream.buffered

@@ -733,6 +733,20 @@ class ClosingTests(SynchronousTestCase):
         self.assertEqual(h.goAway().error_code, ErrorCodes.NO_ERROR)
         self.assertTrue(h.transport.disconnecting)
 
+    def test_windowUpdatesThatSendNothing(self) -> None:
+        """
+        WINDOW_UPDATEs for a stream while the connection's window stays shut
+        let nothing through, so they do not keep the connection open.
+        """
+        h = Harness(ConnectionLimits(idleTimeout=30))
+        streamID = h.request("/stream")
+        h.receive()
+        for _ in range(3):
+            h.clock.advance(14)
+            h.sendFrames(WindowUpdateFrame(streamID, window_increment=100000))
+        self.assertTrue(h.transport.disconnecting)
+        self.assertEqual(h.goAway().error_code, ErrorCodes.NO_ERROR)
+
     def test_stalledStreamTimesOut(self) -> None:
         """
         A client that never opens its window is closed after the idle
