@@ -1325,6 +1325,15 @@ class _HTTP11Channel(http.HTTPChannel):
     responses.
     """
 
+    _host: IAddress | None = None
+
+    def getHost(self) -> IAddress:
+        # Every request asks; for TCP each answer was a getsockname() call.
+        if self._host is None:
+            assert self.transport is not None
+            self._host = self.transport.getHost()
+        return self._host
+
     def shutdownGracefully(self) -> None:
         """
         Close once the response in progress is written (with
