@@ -239,7 +239,7 @@ def buildConfig(
     if ports or tlsFiles is not None:
         listen = tuple(parseListen(p) for p in ports or [DEFAULT_PLAIN_PORT])
         if tlsFiles is not None:
-            listen = wrapInTLS(listen, tlsFiles, tlsFiles.load())
+            listen = wrapInTLS(listen, tlsFiles)
     else:
         keyPath, certPath, _ = ensureDevCertificate(stateDirectory(environ), utcNow())
         devCertificate = str(certPath)
