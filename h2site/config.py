@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .devcert import ensureDevCertificate, stateDirectory
 from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
 from .errors import ConfigError
+from .hints import PreloadSettings
 from .tls import utcNow
 
 __all__ = ["DEFAULT_PORT", "Config", "buildConfig", "checkSiteDir"]
@@ -34,12 +35,14 @@ class Config:
         file path.
     @ivar devCertificate: the development certificate's path when h2site
         chose the default port, else L{None}.
+    @ivar preload: what pages announce (C{Link} headers, 103 Early Hints).
     """
 
     siteDir: str
     listen: tuple[ListenSpec, ...]
     accessLog: str | None
     devCertificate: str | None = None
+    preload: PreloadSettings = field(default_factory=PreloadSettings)
 
 
 def checkSiteDir(siteDir: str) -> str:
@@ -114,6 +117,7 @@ def buildConfig(
     tlsCert: str | None = None,
     tlsKey: str | None = None,
     tlsChain: str | None = None,
+    preload: PreloadSettings | None = None,
 ) -> Config:
     """
     Check the options and build the L{Config}.
@@ -145,4 +149,5 @@ def buildConfig(
         listen=listen,
         accessLog=_checkAccessLog(accessLog),
         devCertificate=devCertificate,
+        preload=preload if preload is not None else PreloadSettings(),
     )

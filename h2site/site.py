@@ -7,15 +7,23 @@ C{Site} that serves it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from twisted.web import http, resource, server
 from twisted.web.server import Request
 
+from .assetfiles import StaticAssetFiles
+from .assetgraph import AssetGraph
+from .hints import EarlyHintsMode, PreloadSettings, earlyHintsAllowed, isNavigation
 from .pages import RenderedPage, renderPages, staticURLFactory
+from .preload import linkHeaderValues
 from .static import StaticRoot
 
-__all__ = ["H2Site", "PageResource", "SiteRoot", "buildResource"]
+__all__ = ["H2Site", "PageResource", "SendEarlyHints", "SiteRoot", "buildResource"]
+
+#: Sends a C{103 Early Hints} response with these C{Link} values ahead of
+#: the final response to a request.
+SendEarlyHints = Callable[[Request, Sequence[bytes]], None]
 
 _HTML = b"text/html; charset=utf-8"
 
@@ -32,23 +40,58 @@ _DEFAULT_NOT_FOUND = RenderedPage(
 
 class PageResource(resource.Resource):
     """
-    A page rendered at start-up, sent as it is with its C{Link} headers.
+    A page rendered at start-up, sent as it is with its C{Link} headers, and
+    for a navigation, when allowed, a C{103 Early Hints} with the same links
+    first.
     """
 
     isLeaf = True
 
-    def __init__(self, page: RenderedPage, code: int = 200) -> None:
+    def __init__(
+        self,
+        page: RenderedPage,
+        code: int = 200,
+        earlyHints: EarlyHintsMode = "off",
+        sendEarlyHints: SendEarlyHints | None = None,
+    ) -> None:
+        """
+        @param earlyHints: when to send a C{103}; C{"off"} unless
+            C{sendEarlyHints} is given.
+        @param sendEarlyHints: what sends it.
+        """
         super().__init__()
         self._page = page
         self._code = code
         self._links = [link.encode("ascii") for link in page.links]
+        self._earlyHints: EarlyHintsMode = (
+            earlyHints if sendEarlyHints is not None else "off"
+        )
+        self._sendEarlyHints = sendEarlyHints
+
+    def _hintEarly(self, request: Request) -> None:
+        """
+        Send the C{103} if this is a navigation over an allowed protocol.
+        """
+        if (
+            self._sendEarlyHints is None
+            or request.method != b"GET"
+            or not earlyHintsAllowed(self._earlyHints, request.clientproto)
+            or not isNavigation(
+                request.getHeader(b"sec-fetch-mode"), request.getHeader(b"accept")
+            )
+        ):
+            return
+        self._sendEarlyHints(request, self._links)
 
     def render_GET(self, request: Request) -> bytes:
-        request.setResponseCode(self._code)
         headers = request.responseHeaders
-        headers.setRawHeaders(b"content-type", [_HTML])
         if self._links:
+            self._hintEarly(request)
+            # Set before any other decision about the response, so a 304
+            # carries them too (RFC 9110 15.4.5 lets it; browsers use them).
             headers.setRawHeaders(b"link", self._links)
+        request.setResponseCode(self._code)
+        headers.setRawHeaders(b"content-type", [_HTML])
         return self._page.body
 
     render_HEAD = render_GET
@@ -85,21 +128,46 @@ class SiteRoot(resource.Resource):
         return self._notFound.render(request)  # type: ignore[no-any-return]
 
 
-def buildResource(siteDir: str) -> SiteRoot:
-    """
-    Render the site in C{siteDir} and build its resource tree.
+def _noLinks(html: str, url: str) -> Sequence[str]:
+    return ()
 
+
+def buildResource(
+    siteDir: str,
+    preload: PreloadSettings | None = None,
+    sendEarlyHints: SendEarlyHints | None = None,
+) -> SiteRoot:
+    """
+    Render the site in C{siteDir}, work out each page's assets (reading the
+    static files they reference, once), and build the resource tree.
+
+    @param preload: what pages announce; the defaults when L{None}.
+    @param sendEarlyHints: sends C{103} responses, where the settings allow.
     @raise h2site.errors.ConfigError: if a template fails to render.
     """
+    if preload is None:
+        preload = PreloadSettings()
     staticDir = os.path.join(siteDir, "static")
     hasStatic = os.path.isdir(staticDir)
+    graph = AssetGraph(
+        StaticAssetFiles(staticDir if hasStatic else None), preload.limits
+    )
+
+    def findLinks(html: str, url: str) -> Sequence[str]:
+        return linkHeaderValues(graph.assets(html, url)[0])
+
     pages, notFoundPage = renderPages(
         os.path.join(siteDir, "templates"),
         staticURLFactory(staticDir if hasStatic else None),
+        findLinks if preload.enabled else _noLinks,
     )
-    notFound = PageResource(notFoundPage or _DEFAULT_NOT_FOUND, code=404)
+
+    def page(rendered: RenderedPage, code: int = 200) -> PageResource:
+        return PageResource(rendered, code, preload.earlyHints, sendEarlyHints)
+
+    notFound = page(notFoundPage or _DEFAULT_NOT_FOUND, code=404)
     return SiteRoot(
-        {url: PageResource(page) for url, page in pages.items()},
+        {url: page(rendered) for url, rendered in pages.items()},
         StaticRoot(staticDir if hasStatic else None, notFound),
         notFound,
     )

@@ -17,8 +17,10 @@ from twisted.web import http
 from .accesslog import AccessLog
 from .config import DEFAULT_PORT, Config, buildConfig
 from .control import ControlService
+from .earlyhints import sendEarlyHints
 from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
+from .hints import preloadSettings
 from .sdnotify import Notifier
 from .service import ListeningService
 from .site import H2Site, buildResource
@@ -57,6 +59,35 @@ class Options(usage.Options):
         ],
         ["tls-key", None, None, "PEM private key for --tls-cert (unencrypted)."],
         ["tls-chain", None, None, "PEM intermediates to send after --tls-cert."],
+        [
+            "early-hints",
+            None,
+            "h2",
+            "When to send a 103 Early Hints response (the page's preload links) "
+            "before a page a browser navigates to: off, h2 (over HTTP/2 only), "
+            "or all (HTTP/2 and HTTP/1.1; some old HTTP/1.1 clients mishandle it).",
+        ],
+        [
+            "preload-depth",
+            None,
+            None,
+            "How many levels of references below a page's own assets to follow "
+            "(stylesheet imports, fonts, images, module imports); 0 to 32, "
+            "default 8.",
+        ],
+        [
+            "preload-max-links",
+            None,
+            None,
+            "At most this many preload links per page (1 to 256, default 32).",
+        ],
+        [
+            "preload-max-header-bytes",
+            None,
+            None,
+            "At most this many bytes of Link header per page (128 to 65536, "
+            "default 8192).",
+        ],
     ]
 
     config: Config
@@ -64,6 +95,20 @@ class Options(usage.Options):
     def __init__(self) -> None:
         super().__init__()
         self["port"] = []
+        self["preload"] = True
+
+    def opt_preload(self) -> None:
+        """
+        Announce each page's assets, found in the page and followed through
+        its stylesheets and modules, in Link headers (the default).
+        """
+        self["preload"] = True
+
+    def opt_no_preload(self) -> None:
+        """
+        Send pages without Link preload headers or 103 Early Hints.
+        """
+        self["preload"] = False
 
     def opt_port(self, description: str) -> None:
         """
@@ -85,6 +130,13 @@ class Options(usage.Options):
                 tlsCert=self["tls-cert"],
                 tlsKey=self["tls-key"],
                 tlsChain=self["tls-chain"],
+                preload=preloadSettings(
+                    self["preload"],
+                    self["early-hints"],
+                    self["preload-depth"],
+                    self["preload-max-links"],
+                    self["preload-max-header-bytes"],
+                ),
             )
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
@@ -135,7 +187,7 @@ def makeService(options: Options) -> service.IService:
         )
     config = options.config
     try:
-        root = buildResource(config.siteDir)
+        root = buildResource(config.siteDir, config.preload, sendEarlyHints)
     except ConfigError as e:
         raise StartupError(str(e)) from None
     accessLog = AccessLog(config.accessLog)
@@ -146,7 +198,7 @@ def makeService(options: Options) -> service.IService:
 
     control = ControlService(
         site=site,
-        build=lambda: buildResource(config.siteDir),
+        build=lambda: buildResource(config.siteDir, config.preload, sendEarlyHints),
         tls=listening.tls,
         accessLog=accessLog,
         notifier=Notifier(os.environ),
