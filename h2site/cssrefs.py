@@ -40,6 +40,30 @@ __all__ = ["findStylesheetAssets"]
 
 # Group rules whose contents apply (perhaps conditionally) to the page.
 _GROUP_RULES = frozenset({"media", "supports", "layer", "container", "scope"})
+# At-rules after which an @import is ignored: every rule browsers know
+# except @charset and @layer statements.  (Unknown ones are dropped and do
+# not count; invalid style rules should not either, but telling those needs
+# a selector parser, so any style rule ends the imports.)
+_ENDS_IMPORTS = frozenset(
+    {
+        "container",
+        "counter-style",
+        "font-face",
+        "font-feature-values",
+        "font-palette-values",
+        "keyframes",
+        "layer",
+        "media",
+        "namespace",
+        "page",
+        "position-try",
+        "property",
+        "scope",
+        "starting-style",
+        "supports",
+        "view-transition",
+    }
+)
 # Property name prefixes whose url() is not an image fetched in no-cors mode.
 _NOT_IMAGE_PROPERTIES = (
     "mask",
@@ -171,12 +195,11 @@ class _Finder:
                 if importsAllowed:
                     self._import(rule)
                 continue
-            if rule.type == "at-rule" and (
-                rule.lower_at_keyword == "charset"
-                or (rule.lower_at_keyword == "layer" and rule.content is None)
+            if rule.type == "qualified-rule" or (
+                rule.type == "at-rule"
+                and rule.lower_at_keyword in _ENDS_IMPORTS
+                and not (rule.lower_at_keyword == "layer" and rule.content is None)
             ):
-                continue
-            if rule.type in ("at-rule", "qualified-rule"):
                 importsAllowed = False
         self._rules(rules, None)
 
