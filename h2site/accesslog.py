@@ -1,19 +1,32 @@
 # -*- test-case-name: tests.test_accesslog -*-
 """
-The access log: one line per response in the Combined Log Format, which
-every log analyser (goaccess, awstats, fail2ban) reads.
+The access log: one line per response, in the Combined Log Format, which
+every log analyser (goaccess, awstats, fail2ban) reads, or as JSON lines.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
-from typing import IO
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any
 
 from twisted.logger import Logger
-from twisted.web import http
+from twisted.web import http, server
 
-__all__ = ["AccessLog", "combinedLine", "formatCombined"]
+__all__ = [
+    "FORMATS",
+    "AccessLog",
+    "Entry",
+    "TimedRequest",
+    "combinedLine",
+    "entryFor",
+    "formatCombined",
+    "jsonLine",
+]
 
 _log = Logger(namespace="h2site.access")
 
@@ -79,12 +92,33 @@ def formatCombined(
     )
 
 
-def combinedLine(request: http.Request, now: float) -> str:
+@dataclass(frozen=True)
+class Entry:
     """
-    The Combined Log Format line for a finished request.
+    What the access log records of one finished request.
+    """
+
+    client: str
+    when: float
+    method: bytes
+    uri: bytes
+    protocol: bytes
+    status: int
+    size: int
+    referer: bytes | None
+    userAgent: bytes | None
+    host: bytes | None = None
+    duration: float | None = None
+
+
+def entryFor(request: http.Request, now: float) -> Entry:
+    """
+    The log entry of a finished request; its duration is known when the
+    request came from L{TimedRequest}.
     """
     address = request.getClientAddress()
-    return formatCombined(
+    started = getattr(request, "startTime", None)
+    return Entry(
         client=str(getattr(address, "host", "-")),
         when=now,
         method=request.method,
@@ -94,7 +128,73 @@ def combinedLine(request: http.Request, now: float) -> str:
         size=request.sentLength,
         referer=request.getHeader(b"referer"),
         userAgent=request.getHeader(b"user-agent"),
+        host=request.getHeader(b"host") or request.getHeader(b":authority"),
+        duration=time.monotonic() - started if isinstance(started, float) else None,
     )
+
+
+def combinedLine(entry: Entry) -> str:
+    """
+    The Combined Log Format line for an entry.
+    """
+    return formatCombined(
+        client=entry.client,
+        when=entry.when,
+        method=entry.method,
+        uri=entry.uri,
+        protocol=entry.protocol,
+        status=entry.status,
+        size=entry.size,
+        referer=entry.referer,
+        userAgent=entry.userAgent,
+    )
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("utf-8", "backslashreplace")
+
+
+def jsonLine(entry: Entry) -> str:
+    """
+    One JSON object per line (for Loki, Elasticsearch, jq), with the
+    protocol spelled as ALPN does (C{h2}, C{http/1.1}) and the duration.
+    """
+    protocol = entry.protocol.decode("ascii", "replace").lower()
+    record = {
+        "time": datetime.fromtimestamp(entry.when, UTC).isoformat(
+            timespec="milliseconds"
+        ),
+        "client": entry.client,
+        "method": _text(entry.method),
+        "uri": _text(entry.uri),
+        "host": _text(entry.host),
+        "protocol": "h2" if protocol == "http/2" else protocol,
+        "status": entry.status,
+        "bytes": entry.size,
+        "duration_ms": None
+        if entry.duration is None
+        else round(entry.duration * 1000, 3),
+        "referer": _text(entry.referer),
+        "user_agent": _text(entry.userAgent),
+    }
+    return json.dumps(record, ensure_ascii=True, separators=(",", ":"))
+
+
+#: The formats C{--access-log-format} accepts.
+FORMATS: dict[str, Callable[[Entry], str]] = {
+    "combined": combinedLine,
+    "json": jsonLine,
+}
+
+
+class TimedRequest(server.Request):
+    """
+    A request that knows when it began, so the log can say how long it took.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.startTime = time.monotonic()
 
 
 class AccessLog:
@@ -103,8 +203,9 @@ class AccessLog:
     (C{-}), or, by default, twistd's own log.
     """
 
-    def __init__(self, destination: str | None) -> None:
+    def __init__(self, destination: str | None, format: str = "combined") -> None:
         self._destination = destination
+        self._format = FORMATS[format]
         self._file: IO[str] | None = None
 
     def open(self) -> None:
@@ -143,7 +244,7 @@ class AccessLog:
         """
         Log one finished request; the C{Site} calls this.
         """
-        line = combinedLine(request, time.time())
+        line = self._format(entryFor(request, time.time()))
         if self._file is None:
             _log.info("{line}", line=line)
         else:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .accesslog import FORMATS
 from .devcert import ensureDevCertificate, stateDirectory
 from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
 from .errors import ConfigError
@@ -35,6 +36,9 @@ class Config:
         file path.
     @ivar devCertificate: the development certificate's path when h2site
         chose the default port, else L{None}.
+    @ivar accessLogFormat: C{combined} or C{json}.
+    @ivar healthPath: the path answering health checks, or L{None}.
+    @ivar workers: how many serving processes.
     @ivar preload: what pages announce (C{Link} headers, 103 Early Hints).
     """
 
@@ -42,6 +46,9 @@ class Config:
     listen: tuple[ListenSpec, ...]
     accessLog: str | None
     devCertificate: str | None = None
+    accessLogFormat: str = "combined"
+    healthPath: str | None = None
+    workers: int = 1
     preload: PreloadSettings = field(default_factory=PreloadSettings)
 
 
@@ -108,6 +115,26 @@ def _tlsFiles(cert: str | None, key: str | None, chain: str | None) -> TLSFiles 
     )
 
 
+#: More serving processes than this is a typo, not a configuration.
+MAX_WORKERS = 256
+
+
+def parseWorkers(value: str, cpus: int | None = None) -> int:
+    """
+    The C{--workers} value: a count from 1 to L{MAX_WORKERS}, or C{auto} for
+    the number of CPUs this process may run on.
+    """
+    if value == "auto":
+        if cpus is None:
+            cpus = len(os.sched_getaffinity(0))
+        return max(1, min(cpus, MAX_WORKERS))
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
+        raise ConfigError(
+            f"--workers {value!r} is not a number from 1 to {MAX_WORKERS} or 'auto'"
+        )
+    return int(value)
+
+
 def buildConfig(
     siteDir: str,
     ports: Sequence[str],
@@ -117,6 +144,9 @@ def buildConfig(
     tlsCert: str | None = None,
     tlsKey: str | None = None,
     tlsChain: str | None = None,
+    accessLogFormat: str = "combined",
+    healthPath: str | None = None,
+    workers: str = "1",
     preload: PreloadSettings | None = None,
 ) -> Config:
     """
@@ -144,10 +174,25 @@ def buildConfig(
                 f":certKey={escape(str(certPath))}"
             ),
         )
+    if accessLogFormat not in FORMATS:
+        raise ConfigError(
+            f"--access-log-format {accessLogFormat!r} is not one of "
+            f"{', '.join(sorted(FORMATS))}"
+        )
+    if healthPath is not None and (
+        not healthPath.startswith("/") or healthPath.startswith("/static/")
+    ):
+        raise ConfigError(
+            f"--health-path {healthPath!r} must be an absolute path outside "
+            f"/static/, e.g. /healthz"
+        )
     return Config(
+        workers=parseWorkers(workers),
         siteDir=site,
         listen=listen,
         accessLog=_checkAccessLog(accessLog),
         devCertificate=devCertificate,
+        accessLogFormat=accessLogFormat,
+        healthPath=healthPath,
         preload=preload if preload is not None else PreloadSettings(),
     )

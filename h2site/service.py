@@ -13,7 +13,11 @@ from typing import Any
 from twisted.application import service
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IProtocolFactory,
+    IStreamServerEndpoint,
+)
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
@@ -104,46 +108,7 @@ class ListeningService(service.Service):
                 creator, False, self._site
             )
             factory.noisy = False
-        outcome: list[IListeningPort | Failure] = []
-        d: Deferred[IListeningPort] = endpoint.listen(factory)
-        d.addBoth(outcome.append)
-        if not outcome:
-            # Every stream endpoint Twisted ships listens synchronously.
-            raise StartupError(f"--port {spec.description!r} did not listen at once")
-        result = outcome[0]
-        if isinstance(result, Failure):
-            error = result.value or Exception(result.getErrorMessage())
-            raise StartupError(describeListenError(spec.description, error))
-        self._announce(spec, result)
-        return result
-
-    def _announce(self, spec: ListenSpec, port: IListeningPort) -> None:
-        address = port.getHost()
-        host = getattr(address, "host", None)
-        if host is None:
-            where = str(address)
-        else:
-            bracketed = f"[{host}]" if ":" in host else host
-            scheme = "https" if spec.tls else "http"
-            where = f"{scheme}://{bracketed}:{getattr(address, 'port', '')}/"
-        _log.info(
-            "h2site listening on {where} ({protocols})",
-            where=where,
-            protocols="HTTP/2 and HTTP/1.1 over TLS" if spec.tls else "HTTP/1.1",
-        )
-        if spec.tls is not None:
-            cert = spec.tls.certificate
-            _log.info(
-                "certificate for {subject}, SHA-256 fingerprint {fingerprint}",
-                subject=cert.subject.rfc4514_string(),
-                fingerprint=fingerprint(cert),
-            )
-            if isExpired(cert, utcNow()):
-                _log.warn(
-                    "the certificate for {where} is expired or not yet valid; "
-                    "browsers will refuse it",
-                    where=where,
-                )
+        return listenNow(spec, endpoint, factory)
 
     def stopService(self) -> Deferred[Any]:
         super().stopService()
@@ -158,3 +123,61 @@ class ListeningService(service.Service):
 
         d.addBoth(closeLog)
         return d
+
+
+def listenNow(
+    spec: ListenSpec,
+    endpoint: IStreamServerEndpoint,
+    factory: IProtocolFactory,
+    note: str = "",
+) -> IListeningPort:
+    """
+    Listen on C{endpoint} at once (every stream endpoint Twisted ships
+    listens synchronously) and log where.
+
+    @raise StartupError: with one sentence saying why listening failed.
+    """
+    outcome: list[IListeningPort | Failure] = []
+    d: Deferred[IListeningPort] = endpoint.listen(factory)
+    d.addBoth(outcome.append)
+    if not outcome:
+        raise StartupError(f"--port {spec.description!r} did not listen at once")
+    result = outcome[0]
+    if isinstance(result, Failure):
+        error = result.value or Exception(result.getErrorMessage())
+        raise StartupError(describeListenError(spec.description, error))
+    announce(spec, result.getHost(), note)
+    return result
+
+
+def announce(spec: ListenSpec, address: object, note: str = "") -> None:
+    """
+    Log where h2site now listens, and with which certificate.
+    """
+    host = getattr(address, "host", None)
+    if host is None:
+        where = str(address)
+    else:
+        bracketed = f"[{host}]" if ":" in host else host
+        scheme = "https" if spec.tls else "http"
+        where = f"{scheme}://{bracketed}:{getattr(address, 'port', '')}/"
+    protocols = "HTTP/2 and HTTP/1.1 over TLS" if spec.tls else "HTTP/1.1"
+    _log.info(
+        "h2site listening on {where} ({protocols}{note})",
+        where=where,
+        protocols=protocols,
+        note=f", {note}" if note else "",
+    )
+    if spec.tls is not None:
+        cert = spec.tls.certificate
+        _log.info(
+            "certificate for {subject}, SHA-256 fingerprint {fingerprint}",
+            subject=cert.subject.rfc4514_string(),
+            fingerprint=fingerprint(cert),
+        )
+        if isExpired(cert, utcNow()):
+            _log.warn(
+                "the certificate for {where} is expired or not yet valid; "
+                "browsers will refuse it",
+                where=where,
+            )

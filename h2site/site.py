@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from twisted.web import http, resource, server
 from twisted.web.server import Request
 
+from .accesslog import TimedRequest
 from .assetfiles import StaticAssetFiles
 from .assetgraph import AssetGraph
 from .hints import EarlyHintsMode, PreloadSettings, earlyHintsAllowed, isNavigation
@@ -183,16 +184,49 @@ class H2Site(server.Site):
     noisy = False
 
     def __init__(
-        self, root: resource.Resource, accessLog: Callable[[http.Request], None]
+        self,
+        root: resource.Resource,
+        accessLog: Callable[[http.Request], None],
+        healthPath: str | None = None,
     ) -> None:
-        super().__init__(root)
+        """
+        @param healthPath: the path that answers health checks (200, not
+            logged), or L{None} for none.
+        """
+        super().__init__(root, requestFactory=TimedRequest)
         self._accessLog = accessLog
+        self._healthPath = healthPath.encode("utf-8") if healthPath else None
 
     def getResourceFor(self, request: Request) -> resource.Resource:
         # Request.process has just set "Server: TwistedWeb/x.y"; a version
         # banner only helps attackers pick exploits.
         request.responseHeaders.removeHeader(b"server")
+        if self._healthPath is not None and request.path == self._healthPath:
+            return _HEALTH
         return super().getResourceFor(request)  # type: ignore[no-any-return]
 
     def log(self, request: http.Request) -> None:
-        self._accessLog(request)
+        # Load balancers poll the health path every few seconds; logging each
+        # poll would bury the requests that matter.
+        if self._healthPath is None or request.path != self._healthPath:
+            self._accessLog(request)
+
+
+class _Health(resource.Resource):
+    """
+    The health check: 200 as long as the process serves, never cached.
+    """
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        request.responseHeaders.setRawHeaders(
+            b"content-type", [b"text/plain; charset=utf-8"]
+        )
+        request.responseHeaders.setRawHeaders(b"cache-control", [b"no-store"])
+        return b"ok\n"
+
+    render_HEAD = render_GET
+
+
+_HEALTH = _Health()

@@ -6,6 +6,7 @@ C{twistd h2site}: the options, and C{makeService}, which only wires.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.application import service
@@ -24,8 +25,9 @@ from .hints import preloadSettings
 from .sdnotify import Notifier
 from .service import ListeningService
 from .site import H2Site, buildResource
+from .workers import WorkerSupervisor
 
-__all__ = ["Options", "makeService"]
+__all__ = ["Options", "buildServer", "makeService"]
 
 
 class Options(usage.Options):
@@ -60,6 +62,27 @@ class Options(usage.Options):
         ["tls-key", None, None, "PEM private key for --tls-cert (unencrypted)."],
         ["tls-chain", None, None, "PEM intermediates to send after --tls-cert."],
         [
+            "access-log-format",
+            None,
+            "combined",
+            "Access log format: combined (Combined Log Format) or json (one "
+            "object per line, with protocol and duration).",
+        ],
+        [
+            "workers",
+            None,
+            "1",
+            "Serving processes: a number, or 'auto' for one per CPU. With more "
+            "than one, this process listens and supervises them.",
+        ],
+        [
+            "health-path",
+            None,
+            None,
+            "Answer health checks at this path (e.g. /healthz) with 200, "
+            "without access-log lines. Default: off.",
+        ],
+        [
             "early-hints",
             None,
             "h2",
@@ -91,10 +114,13 @@ class Options(usage.Options):
     ]
 
     config: Config
+    #: The arguments as given, which worker processes are started with.
+    argv: list[str]
 
     def __init__(self) -> None:
         super().__init__()
         self["port"] = []
+        self.argv = []
         self["preload"] = True
 
     def opt_preload(self) -> None:
@@ -130,6 +156,9 @@ class Options(usage.Options):
                 tlsCert=self["tls-cert"],
                 tlsKey=self["tls-key"],
                 tlsChain=self["tls-chain"],
+                accessLogFormat=self["access-log-format"],
+                healthPath=self["health-path"],
+                workers=self["workers"],
                 preload=preloadSettings(
                     self["preload"],
                     self["early-hints"],
@@ -146,6 +175,7 @@ class Options(usage.Options):
         Parse, turning any usage error into one line and exit status 1,
         instead of twistd's full usage text followed by the error.
         """
+        self.argv = list(options) if options is not None else []
         try:
             super().parseOptions(options)
         except usage.UsageError as e:
@@ -172,10 +202,44 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
     return endpoint
 
 
+def buildServer(
+    config: Config,
+    listen: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
+    notifier: Notifier,
+    reactor: Any,
+) -> service.MultiService:
+    """
+    The serving part of h2site: render the site, build the C{Site}, listen
+    on C{listen}, and take reload and log signals.  Used by C{twistd h2site}
+    directly, and by each worker process under C{--workers}.
+
+    @raise StartupError: if a template fails to render.
+    """
+    try:
+        root = buildResource(config.siteDir, config.preload, sendEarlyHints)
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat)
+    site = H2Site(root, accessLog.write, config.healthPath)
+    listening = ListeningService(listen, site, accessLog)
+    control = ControlService(
+        site=site,
+        build=lambda: buildResource(config.siteDir, config.preload, sendEarlyHints),
+        tls=listening.tls,
+        accessLog=accessLog,
+        notifier=notifier,
+        reactor=reactor,
+    )
+    top = service.MultiService()
+    listening.setServiceParent(top)
+    control.setServiceParent(top)
+    return top
+
+
 def makeService(options: Options) -> service.IService:
     """
-    Render the site, build the resource tree and the C{Site}, and listen on
-    every endpoint.
+    Build h2site's service: one serving process, or with C{--workers N} a
+    supervisor that listens and runs N serving processes.
 
     @raise StartupError: if HTTP/2 support is missing, a template fails to
         render, or an endpoint string cannot be parsed.
@@ -185,26 +249,21 @@ def makeService(options: Options) -> service.IService:
             "HTTP/2 support is missing (the h2 package); "
             "install it with: pip install 'twisted[http2]'"
         )
-    config = options.config
-    try:
-        root = buildResource(config.siteDir, config.preload, sendEarlyHints)
-    except ConfigError as e:
-        raise StartupError(str(e)) from None
-    accessLog = AccessLog(config.accessLog)
-    site = H2Site(root, accessLog.write)
-    listen = [(spec, _endpoint(spec)) for spec in config.listen]
-    listening = ListeningService(listen, site, accessLog)
     from twisted.internet import reactor
 
-    control = ControlService(
-        site=site,
-        build=lambda: buildResource(config.siteDir, config.preload, sendEarlyHints),
-        tls=listening.tls,
-        accessLog=accessLog,
+    config = options.config
+    listen = [(spec, _endpoint(spec)) for spec in config.listen]
+    if config.workers == 1:
+        return buildServer(config, listen, Notifier(os.environ), reactor)
+    try:
+        # Fail now, in one line, rather than in every worker.
+        buildResource(config.siteDir, config.preload)
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    return WorkerSupervisor(
+        count=config.workers,
+        argv=options.argv,
+        listen=listen,
         notifier=Notifier(os.environ),
         reactor=reactor,
     )
-    top = service.MultiService()
-    listening.setServiceParent(top)
-    control.setServiceParent(top)
-    return top

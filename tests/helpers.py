@@ -327,22 +327,25 @@ class Server:
         with self._changed:
             return "".join(self.lines)
 
-    def waitForOutput(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+    def waitForOutput(
+        self, pattern: str, timeout: float = 30.0, count: int = 1
+    ) -> re.Match[str]:
         """
-        Wait until the server has printed a line matching C{pattern}.
+        Wait until the server has printed C{count} lines matching
+        C{pattern}; return the last match.
         """
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                for line in self.lines:
-                    match = regex.search(line)
-                    if match:
-                        return match
+                matches = [m for m in map(regex.search, self.lines) if m]
+                if len(matches) >= count:
+                    return matches[count - 1]
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._reading:
                     raise AssertionError(
-                        f"no output matching {pattern!r}:\n" + "".join(self.lines)
+                        f"not {count} lines matching {pattern!r}:\n"
+                        + "".join(self.lines)
                     )
                 self._changed.wait(min(left, 1.0))
 

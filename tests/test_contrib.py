@@ -1,10 +1,12 @@
 """
-Tests for C{contrib/}: the systemd unit is valid as shipped.
+Tests for C{contrib/}: the systemd units are valid and well sandboxed as
+shipped, and the certbot hook and logrotate file are usable.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +16,8 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from .helpers import REPO
 
-UNIT = REPO / "contrib" / "systemd" / "h2site.service"
+SYSTEMD = REPO / "contrib" / "systemd"
+UNITS = ["h2site.service", "h2site-https.socket", "h2site-http.socket"]
 
 
 def requireTool(name: str) -> str:
@@ -32,31 +35,101 @@ def requireTool(name: str) -> str:
 
 class SystemdUnitTests(SynchronousTestCase):
     """
-    C{contrib/systemd/h2site.service}.
+    C{contrib/systemd/}.
     """
+
+    def setUp(self) -> None:
+        self.analyze = requireTool("systemd-analyze")
+        # verify checks that ExecStart exists: point it at this twistd.
+        twistd = Path(sys.executable).parent / "twistd"
+        self.units = Path(self.mktemp()).absolute()
+        self.units.mkdir()
+        for name in UNITS:
+            text = (SYSTEMD / name).read_text()
+            (self.units / name).write_text(
+                text.replace("/opt/h2site/bin/twistd", str(twistd))
+            )
 
     def test_verify(self) -> None:
         """
-        C{systemd-analyze verify} accepts the unit (with C{ExecStart} pointed
-        at this environment's twistd, since verify checks it exists).
+        C{systemd-analyze verify} accepts the service and both sockets.
         """
-        analyze = requireTool("systemd-analyze")
-        twistd = Path(sys.executable).parent / "twistd"
-        unit = Path(self.mktemp()).absolute() / "h2site.service"
-        unit.parent.mkdir()
-        unit.write_text(UNIT.read_text().replace("/opt/h2site/bin/twistd", str(twistd)))
         result = subprocess.run(
-            [analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60
+            [self.analyze, "verify", *UNITS],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=self.units,
         )
         self.assertEqual((result.returncode, result.stderr), (0, ""))
 
-    def test_runsTwistdInForeground(self) -> None:
+    def test_security(self) -> None:
         """
-        The unit runs h2site in the foreground without a PID file, and keeps
-        its capabilities to binding low ports.
+        C{systemd-analyze security} rates the service "OK" or better
+        (exposure below 4.0 of 10).
         """
-        text = UNIT.read_text()
-        self.assertIn("twistd --nodaemon --pidfile= --logfile=- h2site", text)
-        self.assertIn("CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n", text)
-        self.assertIn("NoNewPrivileges=yes\n", text)
-        self.assertIn("ProtectSystem=strict\n", text)
+        result = subprocess.run(
+            [self.analyze, "security", "--offline=true", "h2site.service"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=self.units,
+        )
+        match = re.search(
+            r"Overall exposure level for h2site.service: ([\d.]+) (\w+)", result.stdout
+        )
+        assert match is not None, result.stdout + result.stderr
+        self.assertLess(float(match.group(1)), 4.0)
+        self.assertIn(match.group(2), {"OK", "SAFE"})
+
+    def test_socketActivatedNotifyService(self) -> None:
+        """
+        The service is Type=notify, reloads with SIGHUP, takes its sockets
+        from systemd by name, and keeps no capabilities.
+        """
+        service = (SYSTEMD / "h2site.service").read_text()
+        for line in [
+            "Type=notify",
+            "ExecReload=/bin/kill -HUP $MAINPID",
+            "CapabilityBoundingSet=",
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "DynamicUser=yes",
+        ]:
+            self.assertIn(line + "\n", service)
+        self.assertIn("--port systemd:domain=INET6:name=https", service)
+        self.assertIn("--redirect systemd:domain=INET6:name=http", service)
+        self.assertIn(
+            "FileDescriptorName=https\n", (SYSTEMD / "h2site-https.socket").read_text()
+        )
+        self.assertIn(
+            "FileDescriptorName=http\n", (SYSTEMD / "h2site-http.socket").read_text()
+        )
+
+
+class OtherContribTests(SynchronousTestCase):
+    """
+    The certbot hook and the logrotate configuration.
+    """
+
+    def test_deployHookSyntax(self) -> None:
+        """
+        The certbot deploy hook is a valid, executable shell script that
+        renames files into place.
+        """
+        hook = REPO / "contrib" / "certbot" / "deploy-hook"
+        self.assertTrue(os.access(hook, os.X_OK))
+        result = subprocess.run(
+            ["sh", "-n", str(hook)], capture_output=True, timeout=30
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(
+            'mv "$target/privkey.pem.new" "$target/privkey.pem"', hook.read_text()
+        )
+
+    def test_logrotateSignalsReopen(self) -> None:
+        """
+        logrotate sends SIGUSR1, which h2site answers by reopening the log.
+        """
+        text = (REPO / "contrib" / "logrotate" / "h2site").read_text()
+        self.assertIn("--signal=SIGUSR1", text)

@@ -280,3 +280,60 @@ class SystemdTests(SynchronousTestCase):
             response = client.get(f"https://localhost:{port}/")
         self.assertEqual((response.http_version, response.status_code), ("HTTP/2", 200))
         server.waitForOutput(f"h2site listening on https://127.0.0.1:{port}/")
+
+
+class AccessLogFormatTests(SynchronousTestCase):
+    """
+    The JSON access log and the health path, through the real server.
+    """
+
+    def test_jsonAndHealth(self) -> None:
+        """
+        C{--access-log-format json} writes one object per response with the
+        protocol and duration; C{--health-path} answers 200 and is not
+        logged.
+        """
+        import json
+
+        tmp = Path(self.mktemp()).absolute()
+        tmp.mkdir()
+        copySite(tmp / "site")
+        certs = sharedCertificates()
+        log = tmp / "access.jsonl"
+        server = startServer(
+            self,
+            "-p",
+            certs.endpoint(),
+            "--access-log",
+            str(log),
+            "--access-log-format",
+            "json",
+            "--health-path",
+            "/healthz",
+            cwd=tmp,
+        )
+        with httpx.Client(http2=True, verify=certs.sslContext()) as client:
+            health = client.get(server.url + "/healthz")
+            client.get(server.url + "/about", headers={"user-agent": "json-test"})
+        self.assertEqual((health.status_code, health.text), (200, "ok\n"))
+        self.assertEqual(health.headers["cache-control"], "no-store")
+        server.stop()
+        [record] = [json.loads(line) for line in log.read_text().splitlines()]
+        self.assertEqual(
+            {
+                k: record[k]
+                for k in ("method", "uri", "protocol", "status", "user_agent")
+            },
+            {
+                "method": "GET",
+                "uri": "/about",
+                "protocol": "h2",
+                "status": 200,
+                "user_agent": "json-test",
+            },
+        )
+        self.assertGreater(record["bytes"], 0)
+        self.assertGreaterEqual(record["duration_ms"], 0)
+        self.assertRegex(
+            record["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$"
+        )

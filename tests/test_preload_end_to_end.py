@@ -258,6 +258,9 @@ class PreloadEndToEndTests(SynchronousTestCase):
         import announces it after SIGHUP.
         """
         self.start()
+        # Served once first: "listening" is logged before the SIGHUP handler
+        # is installed, a request is answered only after.
+        self.assertNotIn("/static/css/extra.css", assetURLs(self.curl()[-1][1]))
         static = self.site / "static"
         (static / "css" / "extra.css").write_text("p { color: red }")
         app = static / "css" / "app.css"

@@ -1,0 +1,192 @@
+"""
+Tests for L{h2site.workers}: C{--workers N}.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+from pathlib import Path
+
+import httpx
+from twisted.trial.unittest import SynchronousTestCase
+
+from h2site.config import parseWorkers
+from h2site.endpoints import parseListen
+from h2site.errors import ConfigError, StartupError
+from h2site.workers import restartDelay, reusePortSockets
+
+from .helpers import copySite, sharedCertificates, startServer
+
+
+def socketCount(pid: int) -> int:
+    """
+    How many sockets process C{pid} has open.
+    """
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:"))
+
+
+class PureTests(SynchronousTestCase):
+    """
+    The counting and back-off rules.
+    """
+
+    def test_parseWorkers(self) -> None:
+        """
+        A count from 1 to 256, or C{auto} for the CPUs this process may use.
+        """
+        self.assertEqual(parseWorkers("1"), 1)
+        self.assertEqual(parseWorkers("4"), 4)
+        self.assertEqual(parseWorkers("auto", cpus=2), 2)
+        self.assertEqual(parseWorkers("auto", cpus=1000), 256)
+        for bad in ["0", "-1", "x", "257", ""]:
+            self.assertRaises(ConfigError, parseWorkers, bad)
+
+    def test_restartDelay(self) -> None:
+        """
+        The first restart is immediate; repeated quick deaths back off,
+        doubling, to at most 30 seconds.
+        """
+        self.assertEqual(
+            [restartDelay(n) for n in range(1, 9)], [0, 1, 2, 4, 8, 16, 30, 30]
+        )
+
+
+class ReusePortTests(SynchronousTestCase):
+    """
+    L{reusePortSockets} gives each worker its own socket on one address.
+    """
+
+    def test_tcp(self) -> None:
+        """
+        For a C{tcp:} listener, N sockets share one kernel-chosen port.
+        """
+        sockets = reusePortSockets(parseListen("tcp:port=0:interface=127.0.0.1"), 3)
+        assert sockets is not None
+        for sock in sockets:
+            self.addCleanup(sock.close)
+        self.assertEqual(len({s.getsockname() for s in sockets}), 1)
+        self.assertEqual(len({s.fileno() for s in sockets}), 3)
+
+    def test_otherKinds(self) -> None:
+        """
+        Other endpoint types share one socket instead.
+        """
+        self.assertIsNone(reusePortSockets(parseListen("unix:/tmp/x"), 2))
+        self.assertIsNone(
+            reusePortSockets(parseListen("systemd:domain=INET:index=0"), 2)
+        )
+
+    def test_busy(self) -> None:
+        """
+        A port taken by another process (without SO_REUSEPORT) is one clear
+        error.
+        """
+        blocker = socket.socket()
+        self.addCleanup(blocker.close)
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        with self.assertRaises(StartupError) as caught:
+            reusePortSockets(parseListen(f"tcp:{port}:interface=127.0.0.1"), 2)
+        self.assertIn("already in use", str(caught.exception.code))
+
+
+class WorkersTests(SynchronousTestCase):
+    """
+    C{twistd h2site --workers 2}, for real.
+    """
+
+    def setUp(self) -> None:
+        self.tmp = Path(self.mktemp()).absolute()
+        self.tmp.mkdir()
+        self.site = copySite(self.tmp / "site")
+        self.certs = sharedCertificates()
+        self.server = startServer(
+            self, "-p", self.certs.endpoint(), "--workers", "2", cwd=self.tmp
+        )
+        self.server.waitForOutput("all 2 workers are serving")
+        self.client = httpx.Client(
+            http2=True,
+            verify=self.certs.sslContext(),
+            base_url=self.server.url,
+            timeout=30,
+        )
+        self.addCleanup(self.client.close)
+
+    def workerPids(self) -> set[int]:
+        return {
+            int(pid)
+            for pid in re.findall(
+                r"worker \d \(pid (\d+)\) is serving", self.server.output()
+            )
+        }
+
+    def fresh(self) -> int:
+        """
+        The status of a request on a new connection (so whichever worker is
+        accepting takes it).
+        """
+        with httpx.Client(http2=True, verify=self.certs.sslContext(), timeout=30) as c:
+            return c.get(self.server.url + "/").status_code
+
+    def test_bothWorkersServe(self) -> None:
+        """
+        Two worker processes, not the supervisor, take the connections, and
+        both get a share: with 16 connections open, each worker holds some.
+        """
+        pids = self.workerPids()
+        self.assertEqual(len(pids), 2)
+        self.assertNotIn(self.server.process.pid, pids)  # type: ignore[union-attr]
+        before = {pid: socketCount(pid) for pid in pids}
+        ctx = self.certs.sslContext(["http/1.1"])
+        connections = []
+        try:
+            for _ in range(16):
+                raw = socket.create_connection(
+                    ("127.0.0.1", self.server.port), timeout=30
+                )
+                # The handshake completes only once a worker has accepted.
+                connections.append(ctx.wrap_socket(raw, server_hostname="localhost"))
+            gained = {pid: socketCount(pid) - before[pid] for pid in pids}
+        finally:
+            for connection in connections:
+                connection.close()
+        self.assertEqual(sum(gained.values()), 16, gained)
+        self.assertTrue(all(count > 0 for count in gained.values()), gained)
+
+    def test_deadWorkerRestarted(self) -> None:
+        """
+        A worker that dies is replaced, and serving goes on.
+        """
+        victim = min(self.workerPids())
+        os.kill(victim, signal.SIGKILL)
+        self.server.waitForOutput(rf"\(pid {victim}\) exited .*restarting")
+        self.server.waitForOutput(r"worker \d \(pid \d+\) is serving", count=3)
+        pids = self.workerPids()
+        self.assertEqual(len(pids), 3)
+        self.assertIn(victim, pids)
+        self.assertEqual(self.fresh(), 200)
+
+    def test_reloadAndStop(self) -> None:
+        """
+        SIGHUP reaches every worker (each reloads), and SIGTERM stops the
+        workers and the supervisor cleanly.
+        """
+        (self.site / "templates" / "about.html").write_text("<p>new</p>")
+        self.server.signal(signal.SIGHUP)
+        self.server.waitForOutput("reloaded; now serving the new version", count=2)
+        self.assertEqual(self.client.get("/about").text, "<p>new</p>")
+        workers = self.workerPids()
+        # twistd ends by re-raising the signal that stopped it (systemd counts
+        # SIGTERM as a clean exit).
+        self.assertEqual(self.server.stop(), -signal.SIGTERM)
+        self.assertIn("Server Shut Down.", self.server.output())
+        self.assertNotIn("Traceback", self.server.output())
+        for pid in workers:
+            self.assertFalse(
+                Path(f"/proc/{pid}").exists(), f"worker {pid} left running"
+            )
