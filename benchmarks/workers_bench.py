@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import Server, copySite, makeCertificates  # noqa: E402
+from tests.helpers import Server, copySite, makeCertificates
 
 
 def h2load(url: str, requests: int, clients: int, streams: int) -> dict[str, float]:
@@ -49,7 +49,8 @@ def h2load(url: str, requests: int, clients: int, streams: int) -> dict[str, flo
     ).stdout
     rps = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)
     status = re.search(
-        r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored",
+        r"requests: (\d+) total, (\d+) started, (\d+) done, "
+        r"(\d+) succeeded, (\d+) failed, (\d+) errored",
         out,
     )
     if rps is None or status is None:
@@ -119,7 +120,8 @@ def main() -> None:
 
     one, two = results[1]["rps"], results[2]["rps"]
     print(
-        f"small page over h2, h2load -c {args.clients} -m {args.streams} -n {args.requests}"
+        f"small page over h2, h2load -c {args.clients} -m {args.streams} "
+        f"-n {args.requests}"
     )
     print(f"  --workers 1: {one:8.0f} req/s  ({results[1]['failed']:.0f} failed)")
     print(f"  --workers 2: {two:8.0f} req/s  ({results[2]['failed']:.0f} failed)")

@@ -110,12 +110,18 @@ class ControlService(service.Service):
 
     # Lifecycle.
 
-    def startService(self) -> None:
-        super().startService()
-        # The listeners fill in their TLS settings as they start, just before.
-        self._signatures = [self._signatureOf(spec) for spec, _ in self._tls]
+    def privilegedStartService(self) -> None:
+        # Before anything listens: once h2site says where it listens, an
+        # operator (or a test) may send SIGHUP at once, which would kill a
+        # process without a handler.
+        super().privilegedStartService()
         self._installSignal(signal.SIGHUP, self.reload)
         self._installSignal(signal.SIGUSR1, self.reopenLogs)
+
+    def startService(self) -> None:
+        super().startService()
+        # The listeners filled in their TLS settings as they started.
+        self._signatures = [self._signatureOf(spec) for spec, _ in self._tls]
         if any(spec.tlsFiles for spec, _ in self._tls):
             self._startLoop(self.checkCertificates, CERTIFICATE_CHECK_INTERVAL)
         interval = watchdogInterval(self._environ, os.getpid())

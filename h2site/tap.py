@@ -231,8 +231,9 @@ def buildServer(
         reactor=reactor,
     )
     top = service.MultiService()
-    listening.setServiceParent(top)
+    # Control first: it takes the signals before anything listens.
     control.setServiceParent(top)
+    listening.setServiceParent(top)
     return top
 
 

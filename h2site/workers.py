@@ -168,6 +168,9 @@ class WorkerSupervisor(service.Service):
 
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
+        # Take the signals before saying where we listen (see ControlService).
+        for signum in (signal.SIGHUP, signal.SIGUSR1):
+            self._forward(signum)
         note = f"with {self._count} workers"
         for spec, endpoint in self._listen:
             sockets = reusePortSockets(spec, self._count)
@@ -188,8 +191,6 @@ class WorkerSupervisor(service.Service):
 
     def startService(self) -> None:
         super().startService()
-        for signum in (signal.SIGHUP, signal.SIGUSR1):
-            self._forward(signum)
         for slot in range(self._count):
             self._spawn(slot)
 
@@ -205,8 +206,10 @@ class WorkerSupervisor(service.Service):
     def _signalWorkers(self, signum: int) -> None:
         if signum == signal.SIGHUP:
             self._notifier.notify("RELOADING=1", "STATUS=reloading workers")
-        for worker in list(self._workers.values()):
-            if worker.transport is not None:
+        for slot, worker in list(self._workers.items()):
+            # A worker still starting has no handlers yet (the signal would
+            # kill it), and it is reading the new files anyway.
+            if slot in self._ready and worker.transport is not None:
                 worker.transport.signalProcess(signum)
         if signum == signal.SIGHUP:
             self._notifier.notify("READY=1", "STATUS=serving")

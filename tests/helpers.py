@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -187,6 +188,22 @@ def makeSite(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return directory
+
+
+def requireTool(name: str) -> str:
+    """
+    The path of a command-line tool a test needs.  Missing, it skips the
+    test on a developer's machine, but fails it under CI (C{CI=true}),
+    whose C{.ci/run} must install it.
+    """
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            raise AssertionError(f"{name} is not installed; .ci/run must install it")
+        from twisted.trial.unittest import SkipTest
+
+        raise SkipTest(f"{name} is not installed")
+    return path
 
 
 def twistdCommand(*args: str) -> list[str]:
@@ -386,3 +403,42 @@ def startServer(
     server = Server(args=args, cwd=cwd, env=env, prefix=prefix).start(listeners)
     testCase.addCleanup(server.stop)  # type: ignore[attr-defined]
     return server
+
+
+def startSocketActivated(
+    testCase: object, certs: Certificates, *args: str, cwd: Path
+) -> tuple[Server, int]:
+    """
+    Start h2site under C{systemd-socket-activate} on a free port, serving
+    TLS with C{certs} on the socket it is given, and make the first request
+    (which is what makes systemd-socket-activate start the program).
+
+    @return: the server and the port.
+    """
+    import httpx
+
+    activate = requireTool("systemd-socket-activate")
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    server = startServer(
+        testCase,
+        "-p",
+        "systemd:domain=INET:name=https",
+        "--tls-cert",
+        str(certs.cert),
+        "--tls-key",
+        str(certs.key),
+        *args,
+        cwd=cwd,
+        # Like systemd itself, name the socket: Twisted's systemd: parser
+        # ignores sockets passed without LISTEN_FDNAMES.
+        prefix=[activate, "--listen", f"127.0.0.1:{port}", "--fdname", "https"],
+        listeners=0,
+    )
+    server.waitForOutput(f"Listening on 127.0.0.1:{port}")
+    with httpx.Client(http2=True, verify=certs.sslContext(), timeout=60) as client:
+        response = client.get(f"https://localhost:{port}/")
+    assert (response.http_version, response.status_code) == ("HTTP/2", 200), response
+    return server, port

@@ -7,30 +7,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
-from .helpers import REPO
+from .helpers import REPO, requireTool
 
 SYSTEMD = REPO / "contrib" / "systemd"
 UNITS = ["h2site.service", "h2site-https.socket", "h2site-http.socket"]
-
-
-def requireTool(name: str) -> str:
-    """
-    The path of a command-line tool; a missing tool skips the test on a
-    developer's machine but fails under CI, which must install it.
-    """
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"{name} is not installed; .ci/run must install it")
-        raise SkipTest(f"{name} is not installed")
-    return path
 
 
 class SystemdUnitTests(SynchronousTestCase):

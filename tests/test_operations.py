@@ -17,13 +17,14 @@ from pathlib import Path
 
 import httpx
 from cryptography import x509
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from .helpers import (
     copySite,
     makeCertificates,
     sharedCertificates,
     startServer,
+    startSocketActivated,
     testEnvironment,
 )
 
@@ -42,19 +43,6 @@ def servedCertificate(port: int) -> x509.Certificate:
         der = tls.getpeercert(binary_form=True)
     assert der is not None
     return x509.load_der_x509_certificate(der)
-
-
-def requireTool(name: str) -> str:
-    """
-    The path of a tool; skipped on a developer machine without it, a
-    failure under CI, which must install it.
-    """
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"{name} is not installed; .ci/run must install it")
-        raise SkipTest(f"{name} is not installed")
-    return path
 
 
 class ReloadTests(SynchronousTestCase):
@@ -253,32 +241,7 @@ class SystemdTests(SynchronousTestCase):
         Under C{systemd-socket-activate}, h2site serves HTTPS and HTTP/2 on
         the socket it was given, with C{--tls-cert}/C{--tls-key}.
         """
-        activate = requireTool("systemd-socket-activate")
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()
-        server = startServer(
-            self,
-            "-p",
-            "systemd:domain=INET:name=https",
-            "--tls-cert",
-            str(self.certs.cert),
-            "--tls-key",
-            str(self.certs.key),
-            cwd=self.tmp,
-            # Like systemd itself, name the socket: Twisted's systemd: parser
-            # ignores sockets passed without LISTEN_FDNAMES.
-            prefix=[activate, "--listen", f"127.0.0.1:{port}", "--fdname", "https"],
-            listeners=0,
-        )
-        # systemd-socket-activate starts the program on the first connection.
-        server.waitForOutput(f"Listening on 127.0.0.1:{port}")
-        with httpx.Client(
-            http2=True, verify=self.certs.sslContext(), timeout=60
-        ) as client:
-            response = client.get(f"https://localhost:{port}/")
-        self.assertEqual((response.http_version, response.status_code), ("HTTP/2", 200))
+        server, port = startSocketActivated(self, self.certs, cwd=self.tmp)
         server.waitForOutput(f"h2site listening on https://127.0.0.1:{port}/")
 
 

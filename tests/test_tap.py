@@ -263,7 +263,7 @@ class MakeServiceTests(SynchronousTestCase):
             )
         )
         assert isinstance(service, MultiService)
-        listening, control = service.services
+        control, listening = service.services
         assert isinstance(listening, ListeningService)
         self.assertIsInstance(control, ControlService)
         self.assertIsInstance(listening._site, H2Site)

@@ -18,7 +18,12 @@ from h2site.endpoints import parseListen
 from h2site.errors import ConfigError, StartupError
 from h2site.workers import restartDelay, reusePortSockets
 
-from .helpers import copySite, sharedCertificates, startServer
+from .helpers import (
+    copySite,
+    sharedCertificates,
+    startServer,
+    startSocketActivated,
+)
 
 
 def socketCount(pid: int) -> int:
@@ -190,3 +195,22 @@ class WorkersTests(SynchronousTestCase):
             self.assertFalse(
                 Path(f"/proc/{pid}").exists(), f"worker {pid} left running"
             )
+
+
+class SocketActivatedWorkersTests(SynchronousTestCase):
+    """
+    C{--workers} on a socket systemd passed in.
+    """
+
+    def test_workersOnSystemdSocket(self) -> None:
+        """
+        Under C{systemd-socket-activate}, two workers serve HTTPS from the
+        inherited socket.
+        """
+        tmp = Path(self.mktemp()).absolute()
+        tmp.mkdir()
+        copySite(tmp / "site")
+        server, _ = startSocketActivated(
+            self, sharedCertificates(), "--workers", "2", cwd=tmp
+        )
+        server.waitForOutput("all 2 workers are serving")
