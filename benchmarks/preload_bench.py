@@ -299,7 +299,9 @@ def h2load(url: str, requests: int, clients: int, streams: int) -> float:
         timeout=600,
     ).stdout
     rps = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)
-    done = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", out)
+    done = re.search(
+        r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", out
+    )
     if rps is None or done is None or int(done.group(1)) != requests:
         raise RuntimeError("h2load failed:\n" + out)
     return float(rps.group(1))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 
 from twisted.internet import endpoints, reactor, ssl
+from twisted.internet.interfaces import IListeningPort
 from twisted.web import server, static
 
 
@@ -30,14 +31,12 @@ def main(folder: str, keyPath: str, certPath: str) -> None:
         certificate=cert.original,
         acceptableProtocols=[b"h2", b"http/1.1"],
     )
-    endpoint = endpoints.SSL4ServerEndpoint(
-        reactor, 0, options, interface="127.0.0.1"
-    )
+    endpoint = endpoints.SSL4ServerEndpoint(reactor, 0, options, interface="127.0.0.1")
     site = server.Site(static.File(folder))
     site.noisy = False
 
-    def listening(port: object) -> None:
-        print(f"listening on {port.getHost().port}", flush=True)  # type: ignore[attr-defined]
+    def listening(port: IListeningPort) -> None:
+        print(f"listening on {port.getHost().port}", flush=True)
 
     endpoint.listen(site).addCallback(listening)
     reactor.run()  # type: ignore[attr-defined]

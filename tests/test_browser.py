@@ -26,7 +26,7 @@ from typing import Any
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from .helpers import copySite, sharedCertificates, startServer
+from .helpers import copySite, requireTool, sharedCertificates, startServer
 
 #: Emulated latency (ms) added to each request.
 LATENCY = 100
@@ -58,30 +58,13 @@ return {
 """
 
 
-def _unavailable(message: str) -> None:
-    """
-    Skip the test, or fail it under CI, where the browser must be installed.
-    """
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        raise AssertionError(message + " (required when CI is set)")
-    raise SkipTest(message)
-
-
 def _browser() -> tuple[str, str]:
     """
-    The paths of Chromium and chromedriver.
+    The paths of Chromium and chromedriver (Debian: chromium and
+    chromium-driver), skipping the test without them, or failing it under
+    CI.
     """
-    chromium = next(
-        filter(None, map(shutil.which, ["chromium", "chromium-browser"])), None
-    )
-    driver = shutil.which("chromedriver")
-    if chromium is None or driver is None:
-        _unavailable(
-            "headless browser test needs Debian's chromium and chromium-driver "
-            "packages (apt-get install chromium chromium-driver)"
-        )
-    assert chromium is not None and driver is not None
-    return chromium, driver
+    return requireTool("chromium"), requireTool("chromedriver")
 
 
 class BrowserPreloadTests(SynchronousTestCase):
@@ -96,11 +79,9 @@ class BrowserPreloadTests(SynchronousTestCase):
         page's navigation protocol and resource timings.
         """
         chromium, driver = _browser()
-        try:
-            from selenium import webdriver
-            from selenium.webdriver.chrome.service import Service
-        except ImportError:
-            _unavailable("selenium is not installed (pip install '.[test]')")
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
         certs = sharedCertificates()
         tmp = Path(self.mktemp()).absolute()
         tmp.mkdir()
@@ -214,7 +195,7 @@ class AvailabilityTests(SynchronousTestCase):
         self.patch(os, "environ", {})
         with self.assertRaises(SkipTest) as caught:
             _browser()
-        self.assertIn("chromium chromium-driver", str(caught.exception))
+        self.assertIn("chromium is not installed", str(caught.exception))
 
     def test_failsUnderCI(self) -> None:
         """
@@ -223,4 +204,4 @@ class AvailabilityTests(SynchronousTestCase):
         self.patch(os, "environ", {"CI": "true"})
         with self.assertRaises(AssertionError) as caught:
             _browser()
-        self.assertIn("required when CI is set", str(caught.exception))
+        self.assertIn(".ci/run must install it", str(caught.exception))

@@ -7,14 +7,13 @@ C{Link} headers and C{103 Early Hints} a browser would act on.
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
-from .helpers import copySite, sharedCertificates, startServer
+from .helpers import copySite, requireTool, sharedCertificates, startServer
 
 #: Every asset of the demo home page, in the order it is announced.
 DEMO_ASSETS = [
@@ -30,21 +29,6 @@ DEMO_ASSETS = [
 ]
 
 NAVIGATE = ["-H", "Sec-Fetch-Mode: navigate", "-H", "Accept: text/html"]
-
-
-def need(program: str) -> str:
-    """
-    The path of C{program}, or skip (fail under CI, where it must be there).
-    """
-    import os
-
-    path = shutil.which(program)
-    if path is None:
-        message = f"{program} is not installed (Debian: see .ci/run)"
-        if os.environ.get("CI"):
-            raise AssertionError(message)
-        raise SkipTest(message)
-    return path
 
 
 def responses(headerDump: str) -> list[tuple[str, list[str]]]:
@@ -100,7 +84,7 @@ class PreloadEndToEndTests(SynchronousTestCase):
         """
         done = subprocess.run(
             [
-                need("curl"),
+                requireTool("curl"),
                 "--silent",
                 "--show-error",
                 "--cacert",
@@ -146,7 +130,7 @@ class PreloadEndToEndTests(SynchronousTestCase):
         self.start()
         done = subprocess.run(
             [
-                need("nghttp"),
+                requireTool("nghttp"),
                 "--verbose",
                 "--null-out",
                 "--header=sec-fetch-mode: navigate",
