@@ -9,20 +9,29 @@ Run from the repository root, with h2site installed in the current Python
     python benchmarks/preload_bench.py [--loads N] [--latency MS]
 
 Part 1, page load.  Headless Chromium (Debian's chromium and chromium-driver)
-loads C{/} with the HTTP cache disabled and C{MS} milliseconds of latency
-emulated by DevTools (C{Network.emulateNetworkConditions}) on every request,
-in a fresh browser (fresh connections) for every load; the figure is the
+loads C{/} with C{MS} milliseconds of latency emulated by DevTools
+(C{Network.emulateNetworkConditions}) on every request, in a fresh browser
+(fresh profile, fresh connections) for every load; the figure is the
 navigation's C{loadEventEnd}, the median of C{N} loads per server, servers
-taken in turn so that noise spreads evenly.  Servers, all on the same
-certificate and all serving the same bytes (h2site's rendered home page,
-written to a folder with the static files):
+taken in turn so that noise spreads evenly.  Two cache conditions:
 
-  - h2site (Link headers, and 103 Early Hints where the connection can send
-    them);
+  - cache disabled (DevTools C{Network.setCacheDisabled}), as the issue asks.
+    Chromium keeps what a 103 Early Hints response preloads in the HTTP
+    cache, so with the cache disabled those preloads are fetched and thrown
+    away: this measures the C{Link} header alone;
+  - first visit: cache on but empty (the fresh profile), which is what a
+    real first visit is, and where Early Hints are used.
+
+Servers, all with the same key and certificate (trusted by its SPKI hash, so
+Chromium caches as it would for a real certificate), serving the same bytes
+(h2site's rendered home page, written to a folder with the static files):
+
+  - h2site (C{Link} headers; 103 Early Hints when h2site.http2, our HTTP/2
+    connection, is in the tree: Twisted's own HTTP/2 cannot send a 1xx);
   - h2site C{--no-preload};
-  - stock Twisted, C{static.File} with ALPN h2 (Twisted's own HTTP/2);
-  - stock C{twistd web --path} on an C{ssl:} endpoint, which offers no ALPN,
-    so HTTP/1.1 (what it gives out of the box).
+  - stock C{twistd web --path} on an C{ssl:} endpoint (HTTP/2 here: the
+    protocol each load used is printed);
+  - stock Twisted C{static.File} offering only HTTP/1.1.
 
 DevTools latency is added per request, not to connection set-up, so the
 HTTP/1.1 server's six connections cost it no extra round trips here: that
@@ -39,6 +48,8 @@ Everything runs on this machine: timings are noisy when other work runs.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import re
 import shutil
 import statistics
@@ -49,6 +60,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +83,8 @@ return nav ? {
   protocol: nav.nextHopProtocol,
   interim: nav.firstInterimResponseStart || 0,
   resources: performance.getEntriesByType('resource').length,
+  earlyHints: performance.getEntriesByType('resource')
+    .filter((r) => r.initiatorType === 'early-hints').length,
 } : null;
 """
 
@@ -127,7 +141,22 @@ class Process:
                 self.process.wait(30)
 
 
-def browserLoad(url: str, latency: int, profile: Path) -> dict[str, Any]:
+def spkiHash(certificate: Path) -> str:
+    """
+    The base64 SHA-256 of a certificate's public key, for Chromium's
+    C{--ignore-certificate-errors-spki-list}.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = x509.load_pem_x509_certificate(certificate.read_bytes()).public_key()
+    der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
+
+
+def browserLoad(
+    url: str, latency: int, profile: Path, spki: str, cacheDisabled: bool
+) -> dict[str, Any]:
     """
     Load C{url} once in a fresh headless Chromium and return its navigation
     timing summary.
@@ -148,7 +177,7 @@ def browserLoad(url: str, latency: int, profile: Path) -> dict[str, Any]:
         "--disable-sync",
         "--disable-dev-shm-usage",
         f"--user-data-dir={profile}",
-        "--ignore-certificate-errors",
+        f"--ignore-certificate-errors-spki-list={spki}",
     ]:
         options.add_argument(flag)
     browser = webdriver.Chrome(
@@ -157,7 +186,9 @@ def browserLoad(url: str, latency: int, profile: Path) -> dict[str, Any]:
     try:
         browser.set_page_load_timeout(120)
         browser.execute_cdp_cmd("Network.enable", {})
-        browser.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+        browser.execute_cdp_cmd(
+            "Network.setCacheDisabled", {"cacheDisabled": cacheDisabled}
+        )
         browser.execute_cdp_cmd(
             "Network.emulateNetworkConditions",
             {
@@ -204,8 +235,8 @@ def renderedFolder(tmp: Path, site: Path, server: Server, certs: Certificates) -
 
 def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
     certs = makeCertificates(tmp / "certs")
+    spki = spkiHash(certs.cert)
     site = copySite(tmp / "site")
-    servers: dict[str, Callable[[], str]] = {}
     running: list[Server | Process] = []
     try:
         preload = h2site(tmp, site, certs)
@@ -213,19 +244,7 @@ def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
         noPreload = h2site(tmp, site, certs, "--no-preload")
         running.append(noPreload)
         folder = renderedFolder(tmp, site, noPreload, certs)
-        stockH2 = Process(
-            [
-                sys.executable,
-                str(HERE / "stock_twisted_h2.py"),
-                str(folder),
-                str(certs.key),
-                str(certs.cert),
-            ],
-            tmp,
-            r"listening on (\d+)",
-        ).start()
-        running.append(stockH2)
-        stockH1 = Process(
+        stock = Process(
             [
                 sys.executable,
                 "-m",
@@ -240,44 +259,70 @@ def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
             tmp,
             r"starting on (\d+)",
         ).start()
-        running.append(stockH1)
-        servers = {
+        running.append(stock)
+        stockHTTP11 = Process(
+            [
+                sys.executable,
+                str(HERE / "stock_twisted_http11.py"),
+                str(folder),
+                str(certs.key),
+                str(certs.cert),
+            ],
+            tmp,
+            r"listening on (\d+)",
+        ).start()
+        running.append(stockHTTP11)
+        servers: dict[str, Callable[[], str]] = {
             "h2site": lambda: preload.url + "/",
             "h2site --no-preload": lambda: noPreload.url + "/",
-            "stock Twisted, h2 (ALPN)": lambda: f"https://localhost:{stockH2.port}/",
-            "stock twistd web, ssl: (HTTP/1.1)": (
-                lambda: f"https://localhost:{stockH1.port}/"
+            "stock twistd web --path (ssl:)": (
+                lambda: f"https://localhost:{stock.port}/"
+            ),
+            "stock Twisted static.File, HTTP/1.1": (
+                lambda: f"https://localhost:{stockHTTP11.port}/"
             ),
         }
-        samples: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
-        for name, url in servers.items():  # warm-up, not counted
-            browserLoad(url(), args.latency, tmp / "profile")
+        conditions = {"cache disabled": True, "first visit (empty cache)": False}
+        samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for url in servers.values():  # warm-up, not counted
+            browserLoad(url(), args.latency, tmp / "profile", spki, True)
         for _ in range(args.loads):
-            for name, url in servers.items():
-                samples[name].append(browserLoad(url(), args.latency, tmp / "profile"))
+            for condition, disabled in conditions.items():
+                for name, url in servers.items():
+                    samples.setdefault((condition, name), []).append(
+                        browserLoad(
+                            url(), args.latency, tmp / "profile", spki, disabled
+                        )
+                    )
     finally:
         for process in running:
             process.stop()
 
     print(
         f"Demo site home page, headless Chromium, {args.latency} ms emulated "
-        f"latency, cache disabled, fresh browser per load, median of {args.loads}"
+        f"latency per request, fresh browser per load, median of {args.loads} "
+        f"(h2site.http2 in this tree: {find_spec('h2site.http2') is not None})"
     )
-    medians = {}
-    for name, results in samples.items():
-        loads = [r["load"] for r in results]
-        medians[name] = statistics.median(loads)
-        protocols = sorted({r["protocol"] for r in results})
-        interim = sum(1 for r in results if r["interim"] > 0)
-        print(
-            f"  {name:36} {medians[name]:7.0f} ms  (min {min(loads):.0f}, "
-            f"max {max(loads):.0f}; {'/'.join(protocols)}; 103 seen in "
-            f"{interim}/{len(results)}; {results[0]['resources']} resources)"
-        )
-    base = medians["h2site"]
-    for name in servers:
-        if name != "h2site":
-            print(f"  h2site / {name:27} {base / medians[name]:5.2f}x")
+    for condition in conditions:
+        print(f"{condition}:")
+        medians = {}
+        for name in servers:
+            results = samples[(condition, name)]
+            loads = [r["load"] for r in results]
+            medians[name] = statistics.median(loads)
+            protocols = "/".join(sorted({r["protocol"] for r in results}))
+            interim = sum(1 for r in results if r["interim"] > 0)
+            early = statistics.median(r["earlyHints"] for r in results)
+            print(
+                f"  {name:37} {medians[name]:5.0f} ms  (min {min(loads):.0f}, "
+                f"max {max(loads):.0f}; {protocols}; 103 in {interim}/"
+                f"{len(results)}; {early:.0f} of {results[0]['resources']} "
+                f"fetched by Early Hints)"
+            )
+        for name in servers:
+            if name != "h2site":
+                ratio = medians["h2site"] / medians[name]
+                print(f"  h2site / {name:37} {ratio:5.2f}x")
 
 
 def h2load(url: str, requests: int, clients: int, streams: int) -> float:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+from importlib.util import find_spec
 from pathlib import Path
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from .helpers import copySite, requireTool, sharedCertificates, startServer
 
@@ -29,6 +30,20 @@ DEMO_ASSETS = [
 ]
 
 NAVIGATE = ["-H", "Sec-Fetch-Mode: navigate", "-H", "Accept: text/html"]
+
+#: Whether this tree has h2site's own HTTP/2 connection (branch http2), whose
+#: streams can send a 1xx; Twisted's own HTTP/2 cannot, without reaching into
+#: its private internals, which only h2site.http2 may do.
+EARLY_HINTS_OVER_H2 = find_spec("h2site.http2") is not None
+_NO_H2_103 = "103 over HTTP/2 needs h2site.http2 (our HTTP/2 connection)"
+
+
+def h2Statuses() -> list[str]:
+    """
+    What an HTTP/2 navigation gets: a 103 then the 200 once our HTTP/2
+    connection is in the tree, else only the 200.
+    """
+    return ["HTTP/2 103", "HTTP/2 200"] if EARLY_HINTS_OVER_H2 else ["HTTP/2 200"]
 
 
 def responses(headerDump: str) -> list[tuple[str, list[str]]]:
@@ -109,6 +124,8 @@ class PreloadEndToEndTests(SynchronousTestCase):
         (its own and those its stylesheets and modules pull in), then the
         200 with the same C{Link} set.
         """
+        if not EARLY_HINTS_OVER_H2:
+            raise SkipTest(_NO_H2_103)
         self.start()
         seen = self.curl("--http2", *NAVIGATE)
         self.assertEqual([status for status, _ in seen], ["HTTP/2 103", "HTTP/2 200"])
@@ -127,6 +144,8 @@ class PreloadEndToEndTests(SynchronousTestCase):
         nghttp (a second, independent HTTP/2 client) sees the 103 HEADERS
         frame on the stream before the 200.
         """
+        if not EARLY_HINTS_OVER_H2:
+            raise SkipTest(_NO_H2_103)
         self.start()
         done = subprocess.run(
             [
@@ -144,9 +163,7 @@ class PreloadEndToEndTests(SynchronousTestCase):
         statuses = re.findall(r":status: (\d+)", done.stdout)
         self.assertEqual(statuses, ["103", "200"])
         interim = done.stdout.split(":status: 103", 1)[1].split(":status: 200", 1)[0]
-        self.assertEqual(
-            len(re.findall(r"^\s*link: <", interim, re.MULTILINE)), len(DEMO_ASSETS)
-        )
+        self.assertEqual(len(re.findall(r"\) link: <", interim)), len(DEMO_ASSETS))
 
     def test_notForSubresourceFetches(self) -> None:
         """
@@ -186,7 +203,7 @@ class PreloadEndToEndTests(SynchronousTestCase):
         seen = self.curl("--http1.0", "--no-alpn", *NAVIGATE)
         self.assertEqual([status for status, _ in seen], ["HTTP/1.0 200 OK"])
         seen = self.curl("--http2", *NAVIGATE)
-        self.assertEqual([status for status, _ in seen], ["HTTP/2 103", "HTTP/2 200"])
+        self.assertEqual([status for status, _ in seen], h2Statuses())
 
     def test_earlyHintsOff(self) -> None:
         """
@@ -214,8 +231,8 @@ class PreloadEndToEndTests(SynchronousTestCase):
         self.assertEqual(
             [(status, assetURLs(links)) for status, links in seen],
             [
-                ("HTTP/2 103", ["/static/css/app.css", "/static/js/main.mjs"]),
-                ("HTTP/2 200", ["/static/css/app.css", "/static/js/main.mjs"]),
+                (status, ["/static/css/app.css", "/static/js/main.mjs"])
+                for status in h2Statuses()
             ],
         )
 
