@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,13 +17,21 @@ from h2site.site import PageResource, buildResource
 
 from .helpers import DEMO_SITE, makeSite
 
+
+def splitLinks(field: bytes) -> list[bytes]:
+    """
+    The link values of a C{Link} field (our URLs never hold C{<} or C{,}).
+    """
+    return re.split(rb", (?=<)", field)
+
+
 PAGE = RenderedPage(
     url="/",
     template="index.html",
     body=b"<!doctype html><p>hi",
     links=("</a.css>; rel=preload; as=style", "</m.mjs>; rel=modulepreload"),
 )
-LINKS = [b"</a.css>; rel=preload; as=style", b"</m.mjs>; rel=modulepreload"]
+LINKS = [b"</a.css>; rel=preload; as=style, </m.mjs>; rel=modulepreload"]
 
 
 def request(
@@ -72,7 +81,8 @@ class PageResourceTests(SynchronousTestCase):
 
     def test_linkHeader(self) -> None:
         """
-        Every page response carries one C{Link} header line per asset.
+        Every page response carries one C{Link} header line listing every
+        asset.
         """
         for proto in [b"HTTP/2", b"HTTP/1.1", b"HTTP/1.0"]:
             req = request(clientproto=proto, headers={})
@@ -155,7 +165,9 @@ class BuildResourceTests(SynchronousTestCase):
         self.assertIsInstance(resource, PageResource)
         resource.render(req)
         self.assertEqual(req.responseCode, 200)
-        return req.responseHeaders.getRawHeaders(b"link") or []
+        fields = req.responseHeaders.getRawHeaders(b"link") or []
+        self.assertLessEqual(len(fields), 1)
+        return [value for field in fields for value in splitLinks(field)]
 
     def test_demoSite(self) -> None:
         """
