@@ -217,18 +217,20 @@ class _Finder:
         reference = str(first.value) if first.type == "string" else _urlOf(first)
         if reference is None:
             return
-        rest = list(rule.prelude[rule.prelude.index(first) + 1 :])
-        while True:
-            significant = _significant(rest)
-            if not significant:
-                break
-            head = significant[0]
-            isLayer = (head.type == "ident" and head.lower_value == "layer") or (
-                head.type == "function" and head.lower_name in ("layer", "supports")
+        rest = rule.prelude[rule.prelude.index(first) + 1 :]
+        # Skip "layer", "layer(...)" and "supports(...)": the media query
+        # list is what follows them.
+        start = 0
+        for position, token in enumerate(rest):
+            if token.type in ("whitespace", "comment"):
+                continue
+            isCondition = (token.type == "ident" and token.lower_value == "layer") or (
+                token.type == "function" and token.lower_name in ("layer", "supports")
             )
-            if not isLayer:
+            if not isCondition:
                 break
-            rest = rest[rest.index(head) + 1 :]
+            start = position + 1
+        rest = rest[start:]
         self.add(reference, "style", _mediaText(rest))
 
     def _rules(self, rules: list[Any], media: str | None) -> None:

@@ -115,6 +115,7 @@ def _tokens(source: str) -> Iterator[_Token]:
     # One entry per open "{" or "${": True for a template substitution, so
     # its "}" resumes the template literal.
     braces: list[bool] = []
+    noRegexBefore = 0
     if source.startswith("#!"):
         index = _skipLine(source, 2)
 
@@ -144,9 +145,13 @@ def _tokens(source: str) -> Iterator[_Token]:
             if substitution:
                 braces.append(True)
                 yield emit(("punct", "${"))
-        elif char == "/" and _regexAllowed(previous):
-            end = _readRegex(source, index)
+        elif char == "/" and index >= noRegexBefore and _regexAllowed(previous):
+            end, searched = _readRegex(source, index)
             if end is None:
+                # Not a regular expression after all; nor is any other "/"
+                # up to where this search gave up, or a line of such
+                # slashes would be searched once per slash.
+                noRegexBefore = searched
                 index += 1
                 yield emit(("punct", "/"))
             else:
@@ -310,12 +315,13 @@ def _readTemplatePart(source: str, index: int) -> tuple[int, bool]:
     return length, False
 
 
-def _readRegex(source: str, index: int) -> int | None:
+def _readRegex(source: str, index: int) -> tuple[int | None, int]:
     """
     Skip the regular expression literal starting at C{index} (its slash).
 
     @return: The index after its flags, or L{None} if no literal ends on
-        this line (then the slash was not one after all).
+        this line (then the slash was not one after all); and how far the
+        search looked.
     """
     length = len(source)
     index += 1
@@ -323,7 +329,7 @@ def _readRegex(source: str, index: int) -> int | None:
     while index < length:
         char = source[index]
         if char in _LINE_TERMINATORS:
-            return None
+            return None, index
         if char == "\\":
             index += 2
             continue
@@ -335,9 +341,9 @@ def _readRegex(source: str, index: int) -> int | None:
             index += 1
             while index < length and _isIdentChar(source[index], False):
                 index += 1
-            return index
+            return index, index
         index += 1
-    return None
+    return None, length
 
 
 class _Reader:

@@ -116,6 +116,14 @@ class ImportTests(SynchronousTestCase):
         css = '@namespace svg url(x); @import "c.css";'
         self.assertEqual(urls(css), [])
 
+    def test_manyConditions(self) -> None:
+        """
+        An import with a very long list of conditions is read in one pass
+        (one search per condition would take minutes here).
+        """
+        css = '@import "a.css" ' + "layer " * 100_000 + "print;"
+        self.assertEqual(found(css), [style("/static/css/a.css", "print")])
+
     def test_relativePaths(self) -> None:
         """
         References resolve against the stylesheet's URL (its query does not
