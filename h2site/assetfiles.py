@@ -7,7 +7,7 @@ A URL found in a page, a stylesheet or a module is attacker-shaped text as
 far as this code knows (a site may include third-party CSS), so it is mapped
 to a file through the same rules as a request for it: the C{/static/}
 prefix, per-segment percent-decoding as Twisted does, then
-L{h2site.static.safeSegments} and L{h2site.static.resolveStaticPath}.  Nothing
+L{h2site.safepath.safeSegments} and L{h2site.safepath.resolveStaticPath}.  Nothing
 outside the static folder is ever opened, and no file is read past a bound.
 """
 
@@ -17,7 +17,7 @@ import os
 import stat
 from urllib.parse import unquote_to_bytes
 
-from .static import resolveStaticPath, safeSegments
+from .safepath import resolveStaticPath, safeSegments
 
 __all__ = ["StaticAssetFiles"]
 

@@ -6,7 +6,9 @@ completely before anything starts, and passed down explicitly.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -14,10 +16,12 @@ from .accesslog import FORMATS
 from .devcert import ensureDevCertificate, stateDirectory
 from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
 from .errors import ConfigError
+from .filestore import Limits
+from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy, parseHeaderOption
 from .hints import PreloadSettings
 from .tls import utcNow
 
-__all__ = ["DEFAULT_PORT", "Config", "buildConfig", "checkSiteDir"]
+__all__ = ["DEFAULT_PORT", "Config", "buildConfig", "checkSiteDir", "parseSize"]
 
 #: With no --port: HTTPS on this machine only, with the development certificate.
 DEFAULT_PORT = "ssl:port=8443:interface=127.0.0.1"
@@ -36,6 +40,16 @@ class Config:
         file path.
     @ivar devCertificate: the development certificate's path when h2site
         chose the default port, else L{None}.
+    @ivar hstsMaxAge: C{Strict-Transport-Security} max-age; 0 for none.
+    @ivar csp: the C{Content-Security-Policy}, or L{None} for none.
+    @ivar extraHeaders: the operator's C{--header}s, in order.
+    @ivar redirect: plain-HTTP listeners that redirect to HTTPS.
+    @ivar redirectPort: the HTTPS port redirects point to, or L{None} for
+        the first TLS listener's.
+    @ivar staticLimits: what the file store keeps in memory.
+    @ivar compressionCache: the folder keeping this site's compressed
+        static files and large-file hashes between runs (a
+        L{h2site.buildcache.BuildCache}), or L{None} for none.
     @ivar accessLogFormat: C{combined} or C{json}.
     @ivar healthPath: the path answering health checks, or L{None}.
     @ivar workers: how many serving processes.
@@ -46,6 +60,13 @@ class Config:
     listen: tuple[ListenSpec, ...]
     accessLog: str | None
     devCertificate: str | None = None
+    hstsMaxAge: int = DEFAULT_HSTS_MAX_AGE
+    csp: str | None = None
+    extraHeaders: tuple[tuple[str, str], ...] = ()
+    redirect: tuple[ListenSpec, ...] = ()
+    redirectPort: int | None = None
+    staticLimits: Limits = field(default_factory=Limits)
+    compressionCache: str | None = None
     accessLogFormat: str = "combined"
     healthPath: str | None = None
     workers: int = 1
@@ -101,6 +122,55 @@ def _checkAccessLog(accessLog: str | None) -> str | None:
     return path
 
 
+_SIZE = re.compile(r"(\d+)\s*([KMG]?)i?B?", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def parseSize(value: str, option: str) -> int:
+    """
+    A byte count such as C{262144}, C{256K}, C{64M} or C{1G} (powers of
+    1024).
+
+    @raise ConfigError: if it is not one.
+    """
+    m = _SIZE.fullmatch(value.strip())
+    if m is None:
+        raise ConfigError(
+            f"{option} {value!r} is not a size; give bytes, or a number with "
+            f"K, M or G (e.g. 256K)"
+        )
+    return int(m.group(1)) * _UNITS[m.group(2).upper()]
+
+
+def _parseNumber(value: str, option: str, maximum: int) -> int:
+    if not value.strip().isdigit() or int(value) > maximum:
+        raise ConfigError(f"{option} {value!r} is not a number from 0 to {maximum}")
+    return int(value)
+
+
+def _redirects(
+    redirect: Sequence[str], redirectPort: str | None, listen: tuple[ListenSpec, ...]
+) -> tuple[tuple[ListenSpec, ...], int | None]:
+    specs = tuple(parseListen(r) for r in redirect)
+    for spec in specs:
+        if spec.tls is not None:
+            raise ConfigError(
+                f"--redirect {spec.description!r}: the redirect listener speaks "
+                f"plain HTTP; give e.g. tcp:80"
+            )
+    port = None
+    if redirectPort is not None:
+        port = _parseNumber(redirectPort, "--redirect-port", 65535)
+        if port == 0:
+            raise ConfigError("--redirect-port must be the HTTPS port, not 0")
+    elif specs and not any(spec.tls is not None for spec in listen):
+        raise ConfigError(
+            "--redirect needs an HTTPS listener to send clients to: add "
+            "--port ssl:... (or --tls-cert) or give the port with --redirect-port"
+        )
+    return specs, port
+
+
 def _tlsFiles(cert: str | None, key: str | None, chain: str | None) -> TLSFiles | None:
     if cert is None and key is None:
         if chain is not None:
@@ -141,6 +211,13 @@ def buildConfig(
     accessLog: str | None,
     environ: Mapping[str, str],
     *,
+    hstsMaxAge: str | None = None,
+    csp: str | None = None,
+    headers: Sequence[str] = (),
+    redirect: Sequence[str] = (),
+    redirectPort: str | None = None,
+    memoryFileMax: str | None = None,
+    memoryTotalMax: str | None = None,
     tlsCert: str | None = None,
     tlsKey: str | None = None,
     tlsChain: str | None = None,
@@ -154,7 +231,9 @@ def buildConfig(
 
     With no ports, listen on L{DEFAULT_PORT}: with the C{--tls-cert}
     certificate if given, else with a development certificate generated
-    once into the state folder and reused.
+    once into the state folder and reused.  HSTS is then off unless asked
+    for: it would bind C{localhost} on every port to HTTPS in the
+    developer's browser for the whole max-age.
 
     @raise ConfigError: with a sentence saying what is wrong and what to do.
     """
@@ -174,6 +253,28 @@ def buildConfig(
                 f":certKey={escape(str(certPath))}"
             ),
         )
+    if hstsMaxAge is not None:
+        hsts = _parseNumber(hstsMaxAge, "--hsts-max-age", 2**31 - 1)
+    else:
+        hsts = 0 if devCertificate is not None else DEFAULT_HSTS_MAX_AGE
+    if csp is not None:
+        csp = csp.strip()
+    if csp is not None and not csp:
+        raise ConfigError(
+            "--csp is empty; give a policy such as \"default-src 'self'\""
+        )
+    extraHeaders = tuple(parseHeaderOption(h) for h in headers)
+    buildHeaderPolicy(hsts, csp, extraHeaders)  # checks the CSP value
+    redirectSpecs, port = _redirects(redirect, redirectPort, listen)
+    defaults = Limits()
+    limits = Limits(
+        maxFileSize=defaults.maxFileSize
+        if memoryFileMax is None
+        else parseSize(memoryFileMax, "--static-memory-file"),
+        maxTotalSize=defaults.maxTotalSize
+        if memoryTotalMax is None
+        else parseSize(memoryTotalMax, "--static-memory"),
+    )
     if accessLogFormat not in FORMATS:
         raise ConfigError(
             f"--access-log-format {accessLogFormat!r} is not one of "
@@ -192,6 +293,17 @@ def buildConfig(
         listen=listen,
         accessLog=_checkAccessLog(accessLog),
         devCertificate=devCertificate,
+        hstsMaxAge=hsts,
+        csp=csp,
+        extraHeaders=extraHeaders,
+        redirect=redirectSpecs,
+        redirectPort=port,
+        staticLimits=limits,
+        compressionCache=str(
+            stateDirectory(environ)
+            / "compressed"
+            / hashlib.sha256(site.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        ),
         accessLogFormat=accessLogFormat,
         healthPath=healthPath,
         preload=preload if preload is not None else PreloadSettings(),

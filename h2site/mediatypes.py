@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 
-__all__ = ["DEFAULT_TYPE", "mediaType"]
+__all__ = ["DEFAULT_TYPE", "isCompressible", "mediaType"]
 
 #: Unknown files are downloads, never something a browser renders or runs.
 DEFAULT_TYPE = "application/octet-stream"
@@ -88,3 +88,34 @@ def mediaType(name: str) -> str:
     """
     _, ext = posixpath.splitext(name.lower())
     return _TYPES.get(ext, DEFAULT_TYPE)
+
+
+#: Types that are already compressed inside (images other than SVG, BMP and
+#: icons, audio, video, archives, WOFF fonts) gain nothing from brotli or
+#: gzip; the rest are text or structured binary that shrinks well.
+_COMPRESSIBLE = frozenset(
+    {
+        "application/xml",
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/json",
+        "application/ld+json",
+        "application/manifest+json",
+        "application/wasm",
+        "image/svg+xml",
+        "image/vnd.microsoft.icon",
+        "image/bmp",
+        "font/ttf",
+        "font/otf",
+    }
+)
+
+
+def isCompressible(contentType: str) -> bool:
+    """
+    Whether a body of this C{Content-Type} is worth compressing: all
+    C{text/*}, JSON, XML, JavaScript, SVG, WebAssembly and uncompressed
+    font and image formats.
+    """
+    essence = contentType.split(";", 1)[0].strip().lower()
+    return essence.startswith("text/") or essence in _COMPRESSIBLE

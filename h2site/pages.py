@@ -90,12 +90,22 @@ def routeForTemplate(name: str) -> str | None:
     return "/" + stem
 
 
-def staticURLFactory(staticDir: str | None, prefix: str = "/static/") -> StaticURL:
+def staticURLFactory(
+    staticDir: str | None,
+    prefix: str = "/static/",
+    version: Callable[[str], str | None] | None = None,
+) -> StaticURL:
     """
     Build the C{static_url()} template helper.
 
     It checks that the file exists, so a template that names a missing asset
     stops the server at start-up rather than serving a broken page.
+
+    With C{version} (the file store's fingerprint of a file), the URL is
+    fingerprinted: C{static_url('css/app.css')} gives
+    C{/static/css/app.css?v=HASH}.  A query, not a hashed file name, so that
+    relative C{url()} and C{import} references inside CSS and JavaScript
+    still resolve; see L{h2site.static} for the caching this earns.
     """
 
     def staticURL(path: str) -> str:
@@ -105,7 +115,11 @@ def staticURLFactory(staticDir: str | None, prefix: str = "/static/") -> StaticU
                 f"static_url({path!r}) names a file that is not in the site's "
                 f"static folder"
             )
-        return prefix + quote(clean)
+        url = prefix + quote(clean)
+        fingerprint = version(clean) if version is not None else None
+        if fingerprint is not None:
+            url += "?v=" + fingerprint
+        return url
 
     return staticURL
 

@@ -88,6 +88,16 @@ class ListeningService(service.Service):
         #: The TLS settings of each TLS listener, which a reload replaces.
         self.tls: list[tuple[ListenSpec, ReloadableTLS]] = []
 
+    def httpsPort(self) -> int | None:
+        """
+        The port the first TLS listener got (the kernel's choice for port
+        0), or L{None} if there is none or it has no port (a Unix socket).
+        """
+        for (spec, _), port in zip(self._listen, self._ports, strict=False):
+            if spec.tls is not None:
+                return getattr(port.getHost(), "port", None)
+        return None
+
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
         try:

@@ -9,16 +9,20 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.web import http, resource, server
 from twisted.web.server import Request
 
 from .accesslog import TimedRequest
 from .assetfiles import StaticAssetFiles
 from .assetgraph import AssetGraph
+from .delivery import respond
+from .filestore import FileStore, Representation, representationFromBytes
+from .headers import HeaderPolicy
 from .hints import EarlyHintsMode, PreloadSettings, earlyHintsAllowed, isNavigation
 from .pages import RenderedPage, renderPages, staticURLFactory
 from .preload import linkHeaderValues
-from .static import StaticRoot
+from .static import REVALIDATE, StaticRoot
 
 __all__ = ["H2Site", "PageResource", "SendEarlyHints", "SiteRoot", "buildResource"]
 
@@ -26,7 +30,7 @@ __all__ = ["H2Site", "PageResource", "SendEarlyHints", "SiteRoot", "buildResourc
 #: the final response to a request.
 SendEarlyHints = Callable[[Request, Sequence[bytes]], None]
 
-_HTML = b"text/html; charset=utf-8"
+_HTML = "text/html; charset=utf-8"
 
 _DEFAULT_NOT_FOUND = RenderedPage(
     url="/404",
@@ -41,9 +45,11 @@ _DEFAULT_NOT_FOUND = RenderedPage(
 
 class PageResource(resource.Resource):
     """
-    A page rendered at start-up, sent as it is with its C{Link} header, and
-    for a navigation, when allowed, a C{103 Early Hints} with the same links
-    first.
+    A page rendered at start-up, sent as it is with its C{Link} header,
+    compressed in advance, with a strong C{ETag} and C{no-cache}: a page's
+    URL never changes, so browsers revalidate it and get a 304 while it is
+    the same.  For a navigation, when allowed, a C{103 Early Hints} with the
+    same links goes first.
     """
 
     isLeaf = True
@@ -51,6 +57,7 @@ class PageResource(resource.Resource):
     def __init__(
         self,
         page: RenderedPage,
+        clock: IReactorTime,
         code: int = 200,
         earlyHints: EarlyHintsMode = "off",
         sendEarlyHints: SendEarlyHints | None = None,
@@ -63,6 +70,10 @@ class PageResource(resource.Resource):
         super().__init__()
         self._page = page
         self._code = code
+        self._clock = clock
+        self._representation: Representation = representationFromBytes(
+            page.body, _HTML, None
+        )
         # One field, the values joined by commas (RFC 8288 allows either):
         # each header field costs HPACK and h2 work per response, nine of
         # them cost as much as the rest of the response, and browsers read
@@ -88,16 +99,21 @@ class PageResource(resource.Resource):
             return
         self._sendEarlyHints(request, self._links)
 
-    def render_GET(self, request: Request) -> bytes:
-        headers = request.responseHeaders
+    def render_GET(self, request: Request) -> int:
         if self._links:
             self._hintEarly(request)
-            # Set before any other decision about the response, so a 304
-            # carries them too (RFC 9110 15.4.5 lets it; browsers use them).
-            headers.setRawHeaders(b"link", self._links)
-        request.setResponseCode(self._code)
-        headers.setRawHeaders(b"content-type", [_HTML])
-        return self._page.body
+            # Set here rather than passed to respond(), which adds its extra
+            # headers to full responses only: a 304 carries the links too
+            # (RFC 9110 15.4.5 lets it, and browsers act on them).
+            request.responseHeaders.setRawHeaders(b"link", self._links)
+        return respond(
+            request,
+            self._representation,
+            REVALIDATE,
+            self._clock,
+            (),
+            self._code,
+        )
 
     render_HEAD = render_GET
 
@@ -139,19 +155,25 @@ def _noLinks(html: str, url: str) -> Sequence[str]:
 
 def buildResource(
     siteDir: str,
+    clock: IReactorTime,
+    store: FileStore,
     preload: PreloadSettings | None = None,
     sendEarlyHints: SendEarlyHints | None = None,
 ) -> SiteRoot:
     """
-    Render the site in C{siteDir}, work out each page's assets (reading the
-    static files they reference, once), and build the resource tree.
+    Index the static files, render the site in C{siteDir}, work out each
+    page's assets (reading the static files they reference, once), and
+    build its resource tree.
 
+    @param store: the (empty) index of C{siteDir}'s static folder; built
+        here, before the pages, whose C{static_url()} reads it.
     @param preload: what pages announce; the defaults when L{None}.
     @param sendEarlyHints: sends C{103} responses, where the settings allow.
     @raise h2site.errors.ConfigError: if a template fails to render.
     """
     if preload is None:
         preload = PreloadSettings()
+    store.build()
     staticDir = os.path.join(siteDir, "static")
     hasStatic = os.path.isdir(staticDir)
     graph = AssetGraph(
@@ -163,17 +185,17 @@ def buildResource(
 
     pages, notFoundPage = renderPages(
         os.path.join(siteDir, "templates"),
-        staticURLFactory(staticDir if hasStatic else None),
+        staticURLFactory(staticDir if hasStatic else None, version=store.version),
         findLinks if preload.enabled else _noLinks,
     )
 
     def page(rendered: RenderedPage, code: int = 200) -> PageResource:
-        return PageResource(rendered, code, preload.earlyHints, sendEarlyHints)
+        return PageResource(rendered, clock, code, preload.earlyHints, sendEarlyHints)
 
     notFound = page(notFoundPage or _DEFAULT_NOT_FOUND, code=404)
     return SiteRoot(
         {url: page(rendered) for url, rendered in pages.items()},
-        StaticRoot(staticDir if hasStatic else None, notFound),
+        StaticRoot(store, notFound, clock),
         notFound,
     )
 
@@ -192,19 +214,25 @@ class H2Site(server.Site):
         root: resource.Resource,
         accessLog: Callable[[http.Request], None],
         healthPath: str | None = None,
+        headers: HeaderPolicy | None = None,
     ) -> None:
         """
         @param healthPath: the path that answers health checks (200, not
             logged), or L{None} for none.
+        @param headers: the security and operator headers for every
+            response, or L{None} for none.
         """
         super().__init__(root, requestFactory=TimedRequest)
         self._accessLog = accessLog
         self._healthPath = healthPath.encode("utf-8") if healthPath else None
+        self._headers = headers
 
     def getResourceFor(self, request: Request) -> resource.Resource:
         # Request.process has just set "Server: TwistedWeb/x.y"; a version
         # banner only helps attackers pick exploits.
         request.responseHeaders.removeHeader(b"server")
+        if self._headers is not None:
+            self._headers.apply(request.responseHeaders, request.isSecure())
         if self._healthPath is not None and request.path == self._healthPath:
             return _HEALTH
         return super().getResourceFor(request)  # type: ignore[no-any-return]

@@ -1,97 +1,58 @@
 # -*- test-case-name: tests.test_static -*-
 """
 Static files under C{/static/}, with the safety rules C{twisted.web.static.File}
-lacks: no directory listings, no dotfiles, no symlinks out of the root, no
-script processors, and a fixed type table.
+lacks (no directory listings, no dotfiles, no symlinks out of the root, no
+script processors, a fixed type table), served from the L{FileStore} index
+with validators, range requests, precompressed codings and a caching policy.
+
+Fingerprinted URLs: C{static_url('css/app.css')} in a template yields
+C{/static/css/app.css?v=HASH}, where C{HASH} starts the SHA-256 of the file's
+bytes.  A query rather than a hashed file name keeps the file's own URL, so
+the relative C{url()} and C{import} references inside our CSS and JavaScript
+stay valid without rewriting them.  A request whose C{v} is the file's
+current hash may be cached for a year as immutable (the URL changes whenever
+the bytes do); any other request for the file, with no C{v} or an old one,
+gets C{no-cache}, so it is revalidated with its C{ETag} and never goes stale.
 """
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Callable, Sequence
-from typing import Any
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web import resource
+from twisted.web.server import NOT_DONE_YET, Request
 
-from twisted.web import resource, static
-from twisted.web.server import Request
+from .delivery import respond
+from .filestore import FileStore, StoredFile
+from .safepath import resolveStaticPath, safeSegments
 
-from .mediatypes import DEFAULT_TYPE, mediaType
+__all__ = [
+    "IMMUTABLE",
+    "REVALIDATE",
+    "StaticRoot",
+    "cacheControlFor",
+    "resolveStaticPath",
+    "safeSegments",
+]
 
-__all__ = ["StaticRoot", "resolveStaticPath", "safeSegments"]
+_log = Logger(namespace="h2site.static")
+
+#: For a URL carrying the file's current fingerprint.
+IMMUTABLE = b"public, max-age=31536000, immutable"
+#: For every other URL: cache, but ask before each reuse.
+REVALIDATE = b"no-cache"
 
 
-def safeSegments(segments: Sequence[bytes]) -> tuple[str, ...] | None:
+def cacheControlFor(requested: list[bytes] | None, version: str) -> bytes:
     """
-    Check the decoded path segments of a request below C{/static/}.
-
-    Twisted has already percent-decoded each segment, so an encoded C{%2f} or
-    C{%2e%2e} arrives here as a segment containing C{/} or equal to C{..}.
-
-    @return: the segments as text, or L{None} if any is empty (a directory),
-        starts with a dot (dotfiles, dot-directories, C{.} and C{..}), holds a
-        slash, backslash or NUL, or is not UTF-8.
+    The C{Cache-Control} for a request whose C{v} query values are
+    C{requested}, of a file whose fingerprint is C{version}.
     """
-    if not segments:
-        return None
-    result = []
-    for raw in segments:
-        try:
-            segment = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        if (
-            not segment
-            or segment.startswith(".")
-            or "/" in segment
-            or "\\" in segment
-            or "\x00" in segment
-        ):
-            return None
-        result.append(segment)
-    return tuple(result)
-
-
-def resolveStaticPath(realRoot: str, segments: Sequence[str]) -> str | None:
-    """
-    The real path of a regular file below C{realRoot}, or L{None}.
-
-    Symlinks are followed, but the result must still lie inside the root:
-    a link to C{/etc/passwd} (or to a directory outside) is refused.
-
-    @param realRoot: the root folder, already passed through
-        C{os.path.realpath}.
-    """
-    real = os.path.realpath(os.path.join(realRoot, *segments))
-    if not real.startswith(realRoot + os.sep):
-        return None
-    try:
-        st = os.stat(real)
-    except (OSError, ValueError):
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return real
-
-
-class _File(static.File):
-    """
-    One regular file: no processors, no content encodings guessed from the
-    name (C{x.tar.gz} is C{application/gzip}, not gzipped tar), our types.
-    """
-
-    contentEncodings: dict[str, str] = {}
-    processors: dict[str, Callable[[str, Any], Any]] = {}
-    indexNames: list[str] = []
-
-    def __init__(self, path: str, notFound: resource.Resource) -> None:
-        super().__init__(path, defaultType=DEFAULT_TYPE)
-        self.type = mediaType(path)
-        self.encoding = None
-        # Twisted types this as its own NoResource; any resource renders fine.
-        self.childNotFound = notFound  # type: ignore[assignment]
-
-    def directoryListing(self) -> resource.Resource:
-        return self.childNotFound
+    if requested == [version.encode("ascii")]:
+        return IMMUTABLE
+    return REVALIDATE
 
 
 class StaticRoot(resource.Resource):
@@ -102,23 +63,47 @@ class StaticRoot(resource.Resource):
 
     isLeaf = True
 
-    def __init__(self, root: str | None, notFound: resource.Resource) -> None:
+    def __init__(
+        self, store: FileStore, notFound: resource.Resource, clock: IReactorTime
+    ) -> None:
         """
-        @param root: the folder to serve, or L{None} when the site has none.
+        @param store: the index of the files to serve.
         @param notFound: what to answer for anything that is not a file here.
+        @param clock: the reactor's clock, for dates and streaming.
         """
         super().__init__()
-        self._root = os.path.realpath(root) if root is not None else None
+        self._store = store
         self._notFound = notFound
+        self._clock = clock
 
-    def _lookup(self, request: Request) -> resource.Resource:
+    def render_GET(self, request: Request) -> bytes | int:
         segments = safeSegments(request.postpath or [])
-        if self._root is None or segments is None:
-            return self._notFound
-        path = resolveStaticPath(self._root, segments)
-        if path is None:
-            return self._notFound
-        return _File(path, self._notFound)
+        if segments is None:
+            return self._notFound.render(request)  # type: ignore[no-any-return]
+        found = self._store.lookup("/".join(segments))
+        if not isinstance(found, Deferred):
+            return self._serve(request, found)
+        gone: list[object] = []
+        request.notifyFinish().addErrback(gone.append)
 
-    def render(self, request: Request) -> bytes | int:
-        return self._lookup(request).render(request)  # type: ignore[no-any-return]
+        def serve(stored: StoredFile | None) -> None:
+            if not gone:
+                self._serve(request, stored)
+
+        def failed(reason: Failure) -> None:
+            _log.failure("serving {uri!r}", reason, uri=request.uri)
+            if not gone:
+                request.setResponseCode(500)
+                request.finish()
+
+        found.addCallback(serve).addErrback(failed)
+        return NOT_DONE_YET
+
+    render_HEAD = render_GET
+
+    def _serve(self, request: Request, stored: StoredFile | None) -> bytes | int:
+        if stored is None:
+            return self._notFound.render(request)  # type: ignore[no-any-return]
+        rep = stored.representation
+        cacheControl = cacheControlFor(request.args.get(b"v"), rep.version)
+        return respond(request, rep, cacheControl, self._clock)

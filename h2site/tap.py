@@ -6,28 +6,48 @@ C{twistd h2site}: the options, and C{makeService}, which only wires.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
 from twisted.application import service
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.threads import deferToThread
 from twisted.python import usage
 from twisted.web import http
 
 from .accesslog import AccessLog
+from .buildcache import BuildCache
 from .config import DEFAULT_PORT, Config, buildConfig
 from .control import ControlService
 from .earlyhints import sendEarlyHints
 from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
+from .filestore import FileStore, Limits, StoredFile
+from .headers import DEFAULT_HSTS_MAX_AGE, HeaderPolicy, buildHeaderPolicy
 from .hints import preloadSettings
+from .redirect import RedirectResource, RedirectService, configuredPort
 from .sdnotify import Notifier
 from .service import ListeningService
-from .site import H2Site, buildResource
+from .site import H2Site, SiteRoot, buildResource
 from .workers import WorkerSupervisor
 
 __all__ = ["Options", "buildServer", "makeService"]
+
+
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+def _helpText(f: _F) -> _F:
+    """
+    Join a wrapped C{opt_*} docstring into one paragraph: C{--help} shows
+    the docstring as it is, indentation and all.
+    """
+    f.__doc__ = " ".join((f.__doc__ or "").split())
+    return f
 
 
 class Options(usage.Options):
@@ -83,6 +103,36 @@ class Options(usage.Options):
             "without access-log lines. Default: off.",
         ],
         [
+            "hsts-max-age",
+            None,
+            None,
+            "Strict-Transport-Security max-age in seconds on HTTPS responses; 0 "
+            f"sends none. Default: {DEFAULT_HSTS_MAX_AGE} (two years), or 0 with "
+            "the development certificate.",
+        ],
+        ["csp", None, None, "Send this Content-Security-Policy on every response."],
+        [
+            "redirect-port",
+            None,
+            None,
+            "The HTTPS port --redirect sends clients to. Default: the port of "
+            "the first TLS --port (443 if that is a Unix socket).",
+        ],
+        [
+            "static-memory-file",
+            None,
+            None,
+            "Keep static files up to this size in memory, precompressed "
+            "(e.g. 256K, the default).",
+        ],
+        [
+            "static-memory",
+            None,
+            None,
+            "Keep at most this much of the static files in memory, all codings "
+            "together (e.g. 64M, the default); the rest stream from disk.",
+        ],
+        [
             "early-hints",
             None,
             "h2",
@@ -120,6 +170,8 @@ class Options(usage.Options):
     def __init__(self) -> None:
         super().__init__()
         self["port"] = []
+        self["header"] = []
+        self["redirect"] = []
         self.argv = []
         self["preload"] = True
 
@@ -136,6 +188,24 @@ class Options(usage.Options):
         """
         self["preload"] = False
 
+    @_helpText
+    def opt_header(self, header: str) -> None:
+        """
+        Add a header to every response, as "Name: value" (repeatable), e.g.
+        --header "Permissions-Policy: camera=()".
+        """
+        self["header"].append(header)
+
+    @_helpText
+    def opt_redirect(self, description: str) -> None:
+        """
+        Also listen on this plain-HTTP endpoint (e.g. tcp:80) and answer
+        every request there with a 308 redirect to the same host and path
+        over HTTPS. Repeatable.
+        """
+        self["redirect"].append(description)
+
+    @_helpText
     def opt_port(self, description: str) -> None:
         """
         Listen on a Twisted endpoint, e.g. ssl:port=443:privateKey=key.pem:
@@ -159,6 +229,13 @@ class Options(usage.Options):
                 accessLogFormat=self["access-log-format"],
                 healthPath=self["health-path"],
                 workers=self["workers"],
+                hstsMaxAge=self["hsts-max-age"],
+                csp=self["csp"],
+                headers=self["header"],
+                redirect=self["redirect"],
+                redirectPort=self["redirect-port"],
+                memoryFileMax=self["static-memory-file"],
+                memoryTotalMax=self["static-memory"],
                 preload=preloadSettings(
                     self["preload"],
                     self["early-hints"],
@@ -202,29 +279,71 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
     return endpoint
 
 
+def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
+    """
+    What builds the site: a new file store and resource tree, at start-up
+    and on each reload (then in a thread; the running tree serves until the
+    new one replaces it).
+    """
+
+    def runInThread(
+        work: Callable[[], StoredFile | None],
+    ) -> Deferred[StoredFile | None]:
+        return deferToThread(work)
+
+    cache = (
+        BuildCache(Path(config.compressionCache))
+        if config.compressionCache is not None
+        else None
+    )
+
+    def build() -> SiteRoot:
+        store = FileStore(
+            os.path.join(config.siteDir, "static"),
+            config.staticLimits,
+            time.monotonic,
+            runInThread,
+            cache=cache,
+        )
+        return buildResource(
+            config.siteDir, reactor, store, config.preload, sendEarlyHints
+        )
+
+    return build
+
+
+def _headerPolicy(config: Config) -> HeaderPolicy:
+    return buildHeaderPolicy(config.hstsMaxAge, config.csp, config.extraHeaders)
+
+
 def buildServer(
     config: Config,
     listen: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
     notifier: Notifier,
     reactor: Any,
+    redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]] = (),
 ) -> service.MultiService:
     """
     The serving part of h2site: render the site, build the C{Site}, listen
     on C{listen}, and take reload and log signals.  Used by C{twistd h2site}
     directly, and by each worker process under C{--workers}.
 
+    @param redirects: plain-HTTP listeners to redirect to HTTPS from this
+        process (none in workers: the supervisor answers those).
     @raise StartupError: if a template fails to render.
     """
+    build = _siteBuilder(config, reactor)
     try:
-        root = buildResource(config.siteDir, config.preload, sendEarlyHints)
+        root = build()
     except ConfigError as e:
         raise StartupError(str(e)) from None
     accessLog = AccessLog(config.accessLog, config.accessLogFormat)
-    site = H2Site(root, accessLog.write, config.healthPath)
+    headers = _headerPolicy(config)
+    site = H2Site(root, accessLog.write, config.healthPath, headers)
     listening = ListeningService(listen, site, accessLog)
     control = ControlService(
         site=site,
-        build=lambda: buildResource(config.siteDir, config.preload, sendEarlyHints),
+        build=build,
         tls=listening.tls,
         accessLog=accessLog,
         notifier=notifier,
@@ -234,7 +353,42 @@ def buildServer(
     # Control first: it takes the signals before anything listens.
     control.setServiceParent(top)
     listening.setServiceParent(top)
+    if redirects:
+        _redirectService(
+            config, redirects, accessLog, listening.httpsPort
+        ).setServiceParent(top)
     return top
+
+
+def _redirectService(
+    config: Config,
+    redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
+    accessLog: AccessLog,
+    listeningPort: Callable[[], int | None],
+    ownLog: bool = False,
+) -> RedirectService:
+    """
+    The C{--redirect} listeners, sending clients to C{--redirect-port}, else
+    the port the first TLS listener got, else the one it was given, else
+    443 (a Unix socket behind a proxy).
+
+    @param ownLog: open and close C{accessLog} with this service (when no
+        serving service in this process does).
+    """
+    configured = next(
+        (configuredPort(spec) for spec in config.listen if spec.tls is not None), None
+    )
+
+    def httpsPort() -> int:
+        return config.redirectPort or listeningPort() or configured or 443
+
+    site = H2Site(
+        RedirectResource(httpsPort),
+        accessLog.write,
+        config.healthPath,
+        _headerPolicy(config),
+    )
+    return RedirectService(redirects, site, accessLog if ownLog else None)
 
 
 def makeService(options: Options) -> service.IService:
@@ -254,17 +408,41 @@ def makeService(options: Options) -> service.IService:
 
     config = options.config
     listen = [(spec, _endpoint(spec)) for spec in config.listen]
+    redirects = [(spec, _endpoint(spec)) for spec in config.redirect]
     if config.workers == 1:
-        return buildServer(config, listen, Notifier(os.environ), reactor)
+        return buildServer(config, listen, Notifier(os.environ), reactor, redirects)
     try:
-        # Fail now, in one line, rather than in every worker.
-        buildResource(config.siteDir, config.preload)
+        # Fail now, in one line, rather than in every worker.  Nothing is
+        # kept in memory (so nothing is compressed): only the templates and
+        # the fingerprints static_url() needs are checked.
+        buildResource(
+            config.siteDir,
+            reactor,
+            FileStore(
+                os.path.join(config.siteDir, "static"),
+                Limits(maxFileSize=0, maxTotalSize=0),
+                time.monotonic,
+                deferToThread,
+            ),
+            config.preload,
+        )
     except ConfigError as e:
         raise StartupError(str(e)) from None
-    return WorkerSupervisor(
+    supervisor = WorkerSupervisor(
         count=config.workers,
         argv=options.argv,
         listen=listen,
         notifier=Notifier(os.environ),
         reactor=reactor,
     )
+    if not redirects:
+        return supervisor
+    # Redirects are cheap: the supervisor answers them itself.
+    top = service.MultiService()
+    supervisor.setServiceParent(top)
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat)
+    redirect = _redirectService(
+        config, redirects, accessLog, supervisor.httpsPort, ownLog=True
+    )
+    redirect.setServiceParent(top)
+    return top

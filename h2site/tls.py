@@ -12,7 +12,8 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from OpenSSL import crypto
+from OpenSSL import SSL, crypto
+from OpenSSL import _util as _openssl
 from OpenSSL.SSL import Connection
 from twisted.internet.interfaces import (
     IAcceptableCiphers,
@@ -26,6 +27,7 @@ from .errors import ConfigError
 
 __all__ = [
     "ALPN_PROTOCOLS",
+    "GROUPS",
     "TLS12_CIPHERS",
     "KeyAndChain",
     "ReloadableTLS",
@@ -41,6 +43,11 @@ ALPN_PROTOCOLS = [b"h2", b"http/1.1"]
 #: suites RFC 9113 (HTTP/2) does not forbid.  TLS 1.3 suites are all fine and
 #: are not affected by this string.
 TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+#: Key-exchange groups, in preference order: Mozilla's "intermediate" list.
+#: OpenSSL's default also offers X448 and P-521, which no browser needs and
+#: which cost several times more per handshake.
+GROUPS = b"X25519:P-256:P-384"
 
 
 _SigningKey = (
@@ -159,18 +166,48 @@ def fingerprint(certificate: x509.Certificate) -> str:
     return certificate.fingerprint(hashes.SHA256()).hex(":").upper()
 
 
+class _PolicyOptions(CertificateOptions):
+    """
+    C{CertificateOptions} that also limits the key-exchange groups.
+
+    pyOpenSSL has no public call for this (only C{set_tmp_ecdh}, which
+    allows a single curve and so would drop X25519), so the OpenSSL
+    function is called through pyOpenSSL's bindings; if a pyOpenSSL release
+    stops exposing it, the context keeps OpenSSL's defaults, which are
+    still all forward-secret.
+    """
+
+    _groupsSet = False
+
+    def getContext(self) -> SSL.Context:
+        ctx: SSL.Context = super().getContext()
+        if not self._groupsSet:
+            self._groupsSet = True
+            setGroups = getattr(_openssl.lib, "SSL_CTX_set1_curves_list", None)
+            raw = getattr(ctx, "_context", None)
+            if setGroups is not None and raw is not None:
+                setGroups(raw, GROUPS)
+        return ctx
+
+
 def certificateOptions(material: KeyAndChain) -> CertificateOptions:
     """
     The server side of h2site's TLS policy: TLS 1.2 and 1.3 only, ECDHE with
-    AEAD ciphers on TLS 1.2, and ALPN offering C{h2} before C{http/1.1}.
+    AEAD ciphers on TLS 1.2 over the groups in L{GROUPS}, and ALPN offering
+    C{h2} before C{http/1.1}.
     """
-    return CertificateOptions(
+    return _PolicyOptions(
         privateKey=crypto.PKey.from_cryptography_key(material.key),
         certificate=crypto.X509.from_cryptography(material.certificate),
         extraCertChain=[crypto.X509.from_cryptography(c) for c in material.chain],
         raiseMinimumTo=TLSVersion.TLSv1_2,
         acceptableCiphers=_ciphers(),
         acceptableProtocols=ALPN_PROTOCOLS,
+        # A server-side session cache lets a returning client skip the full
+        # handshake (as Mozilla's configurations do).  Session tickets stay
+        # off (Twisted's default): their key would live as long as the
+        # process, undoing forward secrecy for every resumed session.
+        enableSessions=True,
     )
 
 

@@ -189,6 +189,22 @@ class WorkerSupervisor(service.Service):
             self._ports.append(shared)
             self._sockets.append([shared] * self._count)  # type: ignore[list-item]
 
+    def httpsPort(self) -> int | None:
+        """
+        The port of the first TLS listener (the kernel's choice for port 0),
+        or L{None} if there is none or it has no port.
+        """
+        for (spec, _), sockets in zip(self._listen, self._sockets, strict=False):
+            if spec.tls is None:
+                continue
+            first: Any = sockets[0]
+            if isinstance(first, socket.socket):
+                if first.family in (socket.AF_INET, socket.AF_INET6):
+                    return int(first.getsockname()[1])
+                return None
+            return getattr(first.getHost(), "port", None)
+        return None
+
     def startService(self) -> None:
         super().startService()
         for slot in range(self._count):

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from twisted.internet.defer import succeed
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Request
 from twisted.web.test.requesthelper import DummyRequest
 
 from h2site.assetgraph import Limits
+from h2site.filestore import FileStore
+from h2site.filestore import Limits as StoreLimits
 from h2site.hints import EarlyHintsMode, PreloadSettings
 from h2site.pages import RenderedPage
 from h2site.site import PageResource, buildResource
@@ -76,8 +81,8 @@ class PageResourceTests(SynchronousTestCase):
         page: RenderedPage = PAGE,
         code: int = 200,
     ) -> bytes:
-        body: bytes = PageResource(page, code, mode, self.send).render(req)
-        return body
+        PageResource(page, Clock(), code, mode, self.send).render(req)
+        return b"".join(req.written)
 
     def test_linkHeader(self) -> None:
         """
@@ -92,6 +97,22 @@ class PageResourceTests(SynchronousTestCase):
         self.render(req, code=404)
         self.assertEqual(req.responseCode, 404)
         self.assertEqual(req.responseHeaders.getRawHeaders(b"link"), LINKS)
+
+    def test_notModified(self) -> None:
+        """
+        A page revalidated with its C{ETag} is a 304 with the same C{Link}
+        header, which the browser may act on as for a 200.
+        """
+        page = PageResource(PAGE, Clock(), 200, "h2", self.send)
+        first = request(headers={})
+        page.render(first)
+        etag = first.responseHeaders.getRawHeaders(b"etag")
+        assert etag is not None
+        again = request(headers={b"if-none-match": etag[0]})
+        page.render(again)
+        self.assertEqual(again.responseCode, 304)
+        self.assertEqual(again.written, [])
+        self.assertEqual(again.responseHeaders.getRawHeaders(b"link"), LINKS)
 
     def test_earlyHintsForNavigation(self) -> None:
         """
@@ -143,7 +164,7 @@ class PageResourceTests(SynchronousTestCase):
         Without a sender, no mode sends anything (and nothing breaks).
         """
         req = request()
-        PageResource(PAGE, 200, "all", None).render(req)
+        PageResource(PAGE, Clock(), 200, "all", None).render(req)
         self.assertEqual(req.responseHeaders.getRawHeaders(b"link"), LINKS)
 
 
@@ -159,7 +180,17 @@ class BuildResourceTests(SynchronousTestCase):
         """
         The C{Link} header values of the page at C{/path}.
         """
-        root = buildResource(str(siteDir), preload)
+        root = buildResource(
+            str(siteDir),
+            Clock(),
+            FileStore(
+                str(siteDir / "static"),
+                StoreLimits(maxFileSize=0, maxTotalSize=0),
+                time.monotonic,
+                lambda work: succeed(work()),
+            ),
+            preload,
+        )
         req = DummyRequest([])
         resource = root.getChildWithDefault(path, req)  # type: ignore[arg-type]
         self.assertIsInstance(resource, PageResource)
@@ -171,11 +202,16 @@ class BuildResourceTests(SynchronousTestCase):
 
     def test_demoSite(self) -> None:
         """
-        The demo home page announces every asset of its chains, ordered.
+        The demo home page announces every asset of its chains, ordered:
+        what the page names with its fingerprint (C{?v=}), what the files
+        name as they name it.
         """
         links = self.links(DEMO_SITE, b"", PreloadSettings())
+        urls = [link.split(b">")[0][1:].decode() for link in links]
+        self.assertRegex(urls[0], r"^/static/css/app\.css\?v=[0-9a-f]{16}$")
+        self.assertRegex(urls[3], r"^/static/js/main\.mjs\?v=[0-9a-f]{16}$")
         self.assertEqual(
-            [link.split(b">")[0][1:].decode() for link in links],
+            [url.split("?")[0] for url in urls],
             [
                 "/static/css/app.css",
                 "/static/css/base.css",

@@ -1,0 +1,503 @@
+# -*- test-case-name: tests.test_filestore -*-
+"""
+The file store: every static file indexed once, at start-up, so a request
+costs a dictionary look-up, not a C{stat}, an C{open} and a read.
+
+For each file it keeps the size, modification time, type, a strong C{ETag}
+(a hash of the bytes sent, so it changes exactly when they do) and, for
+small files, the bytes themselves with their brotli and gzip forms
+compressed once at the highest settings and the response headers ready to
+send.  Large files (or small ones past the memory budget) stay on disk and
+are streamed; they are compressed only if the site ships C{.br}/C{.gz}
+files beside them, because compressing per request is the cost this module
+exists to avoid.
+
+A file changed, added or removed on disk is picked up by L{FileStore.build}
+(on reload) and, between reloads, by a C{stat} at most once a second per
+file when it is requested, so editing a stylesheet during development just
+works.  Re-indexing a changed file reads and compresses it in a thread
+(C{runInThread}), never on the reactor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from .buildcache import BuildCache, Compressor, compress, decodes, hashFile
+from .conditional import ETag, formatHTTPDate
+from .encoding import IDENTITY
+from .mediatypes import isCompressible, mediaType
+from .safepath import resolveStaticPath
+
+__all__ = [
+    "Body",
+    "FileStore",
+    "Limits",
+    "Representation",
+    "StoredFile",
+    "representationFromBytes",
+]
+
+_log = Logger(namespace="h2site.static")
+
+T = TypeVar("T")
+
+#: Sidecar suffix for each coding, in the order preferred when sizes tie.
+SIDECARS = (("br", ".br"), ("gzip", ".gz"))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """
+    How much of the site is kept in memory.
+
+    @ivar maxFileSize: files up to this size (bytes) are held in memory.
+    @ivar maxTotalSize: all in-memory bodies (every coding) together stay
+        within this many bytes; files past it are served from disk.
+    """
+
+    maxFileSize: int = 256 * 1024
+    maxTotalSize: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Body:
+    """
+    One coding of a representation: its bytes (in memory) or the file
+    holding them, and the headers that describe it.
+
+    @ivar headers: C{Content-Type}, C{ETag}, C{Last-Modified},
+        C{Content-Encoding}, C{Vary} and C{Accept-Ranges}, ready to send.
+    """
+
+    coding: str
+    etag: ETag
+    size: int
+    data: bytes | None
+    path: str | None
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class Representation:
+    """
+    Something h2site sends: a page or a static file, in one or more codings.
+
+    @ivar codings: the codings besides identity, smallest first.
+    @ivar version: the fingerprint that C{static_url()} puts in URLs.
+    """
+
+    contentType: str
+    lastModified: int | None
+    bodies: Mapping[str, Body]
+    codings: tuple[str, ...]
+    version: str
+
+    @property
+    def identity(self) -> Body:
+        return self.bodies[IDENTITY]
+
+    @property
+    def memorySize(self) -> int:
+        return sum(len(b.data) for b in self.bodies.values() if b.data is not None)
+
+
+def _etag(data: bytes) -> ETag:
+    """
+    A strong entity tag for exactly these bytes: 128 bits of their SHA-256.
+    """
+    return ETag(hashlib.sha256(data).hexdigest()[:32])
+
+
+def _withHeaders(rep: Representation) -> Representation:
+    """
+    Fill in every body's headers from the representation.
+    """
+    bodies = {}
+    for coding, body in rep.bodies.items():
+        headers = [
+            (b"content-type", rep.contentType.encode("ascii")),
+            (b"etag", body.etag.header()),
+            (b"accept-ranges", b"bytes"),
+        ]
+        if rep.lastModified is not None:
+            headers.append(
+                (b"last-modified", formatHTTPDate(rep.lastModified).encode("ascii"))
+            )
+        if coding != IDENTITY:
+            headers.append((b"content-encoding", coding.encode("ascii")))
+        if rep.codings:
+            headers.append((b"vary", b"Accept-Encoding"))
+        bodies[coding] = Body(
+            body.coding, body.etag, body.size, body.data, body.path, tuple(headers)
+        )
+    return Representation(
+        rep.contentType, rep.lastModified, bodies, rep.codings, rep.version
+    )
+
+
+def representationFromBytes(
+    data: bytes,
+    contentType: str,
+    lastModified: int | None,
+    sidecars: Mapping[str, bytes] | None = None,
+    compressor: Compressor = compress,
+) -> Representation:
+    """
+    A representation held in memory: the bytes, and for compressible types
+    each coding that comes out smaller, taking a sidecar when it is smaller
+    still and really holds the bytes (a stale C{.gz} beside an edited file
+    must not be sent in its place).
+
+    @param compressor: what compresses (e.g. through a
+        L{h2site.buildcache.BuildCache}).
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    bodies = {IDENTITY: Body(IDENTITY, ETag(digest[:32]), len(data), data, None)}
+    if isCompressible(contentType):
+        for coding, _ in SIDECARS:
+            candidates = [compressor(coding, data, digest)]
+            sidecar = (sidecars or {}).get(coding)
+            if sidecar is not None and decodes(coding, sidecar, data):
+                candidates.append(sidecar)
+            encoded = min(candidates, key=len)
+            if len(encoded) < len(data):
+                bodies[coding] = Body(
+                    coding, _etag(encoded), len(encoded), encoded, None
+                )
+    codings = tuple(
+        sorted((c for c in bodies if c != IDENTITY), key=lambda c: bodies[c].size)
+    )
+    return _withHeaders(
+        Representation(
+            contentType,
+            lastModified,
+            bodies,
+            codings,
+            bodies[IDENTITY].etag.opaque[:16],
+        )
+    )
+
+
+Stamp = tuple[int, int, int]
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@dataclass
+class StoredFile:
+    """
+    A static file as indexed: where it is, what it looked like on disk when
+    read (to notice changes), and what to send.
+
+    @ivar checkedAt: when (monotonic seconds) it was last compared with the
+        disk.
+    """
+
+    name: str
+    realPath: str
+    stamps: tuple[Stamp | None, ...]
+    representation: Representation
+    checkedAt: float = 0.0
+
+
+def _sidecarPaths(root: str, name: str) -> list[tuple[str, str | None]]:
+    """
+    The real path of each sidecar of C{name} that exists inside the root.
+    """
+    segments = name.split("/")
+    found = []
+    for coding, suffix in SIDECARS:
+        path = resolveStaticPath(root, [*segments[:-1], segments[-1] + suffix])
+        found.append((coding, path))
+    return found
+
+
+def _stamps(
+    realPath: str, sidecars: list[tuple[str, str | None]]
+) -> tuple[Stamp | None, ...]:
+    result: list[Stamp | None] = []
+    for path in [realPath, *(p for _, p in sidecars)]:
+        try:
+            result.append(_stamp(os.stat(path)) if path is not None else None)
+        except OSError:
+            result.append(None)
+    return tuple(result)
+
+
+def indexFile(
+    root: str,
+    name: str,
+    limits: Limits,
+    memoryLeft: int,
+    cache: BuildCache | None = None,
+) -> StoredFile | None:
+    """
+    Read one file below C{root} (its real path) into a L{StoredFile}.
+
+    Does blocking I/O and compression: call it at start-up or in a thread.
+
+    @param name: its path below the root, C{/}-separated, as in URLs.
+    @param memoryLeft: how many more bytes may be held in memory.
+    @return: L{None} if it is not (or no longer) a regular file inside the
+        root.
+    """
+    realPath = resolveStaticPath(root, name.split("/"))
+    if realPath is None:
+        return None
+    contentType = mediaType(name)
+    compressible = isCompressible(contentType)
+    sidecars = _sidecarPaths(root, name) if compressible else []
+    try:
+        with open(realPath, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            small = st.st_size <= min(limits.maxFileSize, memoryLeft)
+            data = f.read() if small else None
+        stamps = (_stamp(st), *_stamps(realPath, sidecars)[1:])
+        lastModified = int(st.st_mtime)
+        if data is not None:
+            sideData = {}
+            for coding, path in sidecars:
+                if path is not None:
+                    with open(path, "rb") as f:
+                        sideData[coding] = f.read(limits.maxFileSize + 1)
+            rep = representationFromBytes(
+                data,
+                contentType,
+                lastModified,
+                sideData,
+                cache.compress if cache is not None else compress,
+            )
+            if rep.memorySize <= memoryLeft:
+                return StoredFile(name, realPath, stamps, rep)
+
+        def digestOf(path: str, stamp: Stamp) -> str:
+            if cache is not None:
+                return cache.fileDigest(path, stamp)
+            return hashFile(path)
+
+        identity = Body(
+            IDENTITY,
+            ETag(digestOf(realPath, stamps[0] or _stamp(st))[:32]),
+            st.st_size,
+            None,
+            realPath,
+        )
+        bodies = {IDENTITY: identity}
+        for (coding, path), sideStamp in zip(sidecars, stamps[1:], strict=True):
+            # On disk a sidecar cannot be checked cheaply, so only one at
+            # least as new as the file counts as its compressed form.
+            if (
+                path is not None
+                and sideStamp is not None
+                and sideStamp[1] >= st.st_mtime_ns
+                and sideStamp[0] < st.st_size
+            ):
+                bodies[coding] = Body(
+                    coding,
+                    ETag(digestOf(path, sideStamp)[:32]),
+                    sideStamp[0],
+                    None,
+                    path,
+                )
+    except OSError:
+        return None
+    codings = tuple(
+        sorted((c for c in bodies if c != IDENTITY), key=lambda c: bodies[c].size)
+    )
+    rep = _withHeaders(
+        Representation(
+            contentType, lastModified, bodies, codings, identity.etag.opaque[:16]
+        )
+    )
+    return StoredFile(name, realPath, stamps, rep)
+
+
+def walk(root: str) -> Iterator[str]:
+    """
+    The names (C{/}-separated, below C{root}) of every file the safety
+    rules allow serving: no dot-names, and symlinks only to places inside
+    the root (each real directory visited once, so link loops end).
+
+    @param root: a real path (through C{os.path.realpath}).
+    """
+    seen: set[str] = set()
+
+    def visit(directory: str, prefix: str) -> Iterator[str]:
+        real = os.path.realpath(directory)
+        if real in seen or not (real == root or real.startswith(root + os.sep)):
+            return
+        seen.add(real)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                isDir, isFile = entry.is_dir(), entry.is_file()
+            except OSError:
+                continue
+            if isDir:
+                yield from visit(entry.path, prefix + entry.name + "/")
+            elif isFile:
+                yield prefix + entry.name
+
+    yield from visit(root, "")
+
+
+@dataclass
+class FileStore:
+    """
+    The index of a site's static folder.
+
+    @ivar root: the folder's real path, or L{None} for a site without one.
+    @ivar clock: monotonic seconds, to space out checks against the disk.
+    @ivar runInThread: runs a blocking call off the reactor thread.
+    @ivar cache: where compressed bodies are kept between runs, or L{None}
+        to compress everything at every build.
+    """
+
+    root: str | None
+    limits: Limits
+    clock: Callable[[], float]
+    runInThread: Callable[
+        [Callable[[], StoredFile | None]], Deferred[StoredFile | None]
+    ]
+    recheckInterval: float = 1.0
+    cache: BuildCache | None = None
+    _files: dict[str, StoredFile] = field(default_factory=dict)
+    _pending: dict[str, Deferred[StoredFile | None]] = field(default_factory=dict)
+    _memoryUsed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.root is not None:
+            self.root = os.path.realpath(self.root)
+
+    def build(self) -> None:
+        """
+        Index every file now, blocking: at start-up and on reload.
+        """
+        files: dict[str, StoredFile] = {}
+        used = 0
+        if self.root is not None:
+            now = self.clock()
+            for name in walk(self.root):
+                stored = indexFile(
+                    self.root,
+                    name,
+                    self.limits,
+                    self.limits.maxTotalSize - used,
+                    self.cache,
+                )
+                if stored is not None:
+                    stored.checkedAt = now
+                    files[name] = stored
+                    used += stored.representation.memorySize
+        self._files, self._memoryUsed = files, used
+        if self.cache is not None:
+            self.cache.prune()
+        _log.info(
+            "h2site indexed {count} static files ({memory} bytes in memory)",
+            count=len(files),
+            memory=used,
+        )
+
+    def version(self, name: str) -> str | None:
+        """
+        The fingerprint of an indexed file, or L{None} if there is none by
+        that name.
+        """
+        stored = self._files.get(name)
+        return stored.representation.version if stored is not None else None
+
+    def lookup(
+        self, name: str, force: bool = False
+    ) -> StoredFile | Deferred[StoredFile | None] | None:
+        """
+        The file for a request.
+
+        @param name: a path below the root that passed
+            L{h2site.static.safeSegments}, joined with C{/}.
+        @param force: compare with the disk even if it was checked less than
+            a second ago (the caller saw the file change).
+        @return: the file, L{None} if there is none, or a L{Deferred} when it
+            changed and is being read again.
+        """
+        if self.root is None:
+            return None
+        pending = self._pending.get(name)
+        if pending is not None:
+            return _follow(pending)
+        stored = self._files.get(name)
+        now = self.clock()
+        if stored is None:
+            if resolveStaticPath(self.root, name.split("/")) is None:
+                return None
+            return self._reindex(name)
+        if not force and now - stored.checkedAt < self.recheckInterval:
+            return stored
+        stored.checkedAt = now
+        realPath = resolveStaticPath(self.root, name.split("/"))
+        if realPath == stored.realPath and not force:
+            compressible = isCompressible(stored.representation.contentType)
+            sidecars = _sidecarPaths(self.root, name) if compressible else []
+            if _stamps(realPath, sidecars) == stored.stamps:
+                return stored
+        return self._reindex(name)
+
+    def _reindex(self, name: str) -> Deferred[StoredFile | None]:
+        old = self._files.pop(name, None)
+        if old is not None:
+            self._memoryUsed -= old.representation.memorySize
+        root = self.root
+        assert root is not None
+        left = self.limits.maxTotalSize - self._memoryUsed
+        cache = self.cache
+        d = self.runInThread(lambda: indexFile(root, name, self.limits, left, cache))
+        self._pending[name] = d
+
+        def installed(stored: StoredFile | None) -> StoredFile | None:
+            del self._pending[name]
+            if stored is not None:
+                stored.checkedAt = self.clock()
+                self._files[name] = stored
+                self._memoryUsed += stored.representation.memorySize
+            return stored
+
+        def failed(reason: Failure) -> None:
+            del self._pending[name]
+            _log.failure("re-reading static file {name!r}", reason, name=name)
+            return None
+
+        d.addCallbacks(installed, failed)
+        return _follow(d)
+
+
+def _follow(pending: Deferred[T]) -> Deferred[T]:
+    """
+    A new L{Deferred} with C{pending}'s result, leaving C{pending}'s own
+    result untouched for its other followers.
+    """
+    d: Deferred[T] = Deferred()
+
+    def passOn(result: T) -> T:
+        d.callback(result)
+        return result
+
+    pending.addCallback(passOn)
+    return d

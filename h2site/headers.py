@@ -1,0 +1,153 @@
+# -*- test-case-name: tests.test_headers -*-
+"""
+The headers every response carries: the security headers browsers act on,
+and the operator's own (C{--header}).
+
+They are on by default because the safe choice should cost nothing: C{nosniff}
+stops a browser from running a file as a type it was not served as,
+C{Referrer-Policy} keeps full URLs from leaking to other sites, and HSTS
+(only on TLS responses, where it means anything) keeps later visits on HTTPS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from twisted.web.http_headers import Headers
+
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_HSTS_MAX_AGE",
+    "HeaderPolicy",
+    "buildHeaderPolicy",
+    "parseHeaderOption",
+]
+
+#: Two years, as the HSTS preload list asks.
+DEFAULT_HSTS_MAX_AGE = 63072000
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: Visible ASCII, spaces and tabs inside; nothing that could end the line.
+_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?")
+
+#: Headers h2site computes per response: setting them from the command line
+#: would break framing, negotiation or caching.
+_MANAGED = frozenset(
+    {
+        "accept-ranges",
+        "cache-control",
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-range",
+        "content-type",
+        "date",
+        "etag",
+        "keep-alive",
+        "last-modified",
+        "link",
+        "location",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "vary",
+    }
+)
+#: Headers with their own option.
+_OWN_OPTION = {
+    "strict-transport-security": "--hsts-max-age",
+    "content-security-policy": "--csp",
+}
+
+
+def _checkValue(value: str, what: str) -> None:
+    if not _VALUE.fullmatch(value):
+        raise ConfigError(
+            f"{what} value {value!r} must be printable ASCII "
+            f"(no line breaks, no leading or trailing space)"
+        )
+
+
+def parseHeaderOption(option: str) -> tuple[str, str]:
+    """
+    Read one C{--header "Name: value"}.
+
+    @raise ConfigError: if it is not C{Name: value}, the name is not a
+        token, the value could end the header line, or the header is one
+        h2site sets itself.
+    """
+    name, sep, value = option.partition(":")
+    name, value = name.strip(), value.strip(" \t")
+    if not sep or not name or not value:
+        raise ConfigError(f'--header {option!r} is not "Name: value"')
+    if not _TOKEN.fullmatch(name):
+        raise ConfigError(f"--header {option!r}: {name!r} is not a header name")
+    lower = name.lower()
+    if lower in _OWN_OPTION:
+        raise ConfigError(f"--header {option!r}: use {_OWN_OPTION[lower]} instead")
+    if lower in _MANAGED or lower == "server":
+        raise ConfigError(
+            f"--header {option!r}: h2site sets {name} itself for each response"
+        )
+    _checkValue(value, f"--header {name}")
+    return name, value
+
+
+@dataclass(frozen=True)
+class HeaderPolicy:
+    """
+    Headers for every response.
+
+    @ivar always: on every response.
+    @ivar secure: only on responses over TLS.
+    """
+
+    always: tuple[tuple[bytes, tuple[bytes, ...]], ...]
+    secure: tuple[tuple[bytes, tuple[bytes, ...]], ...]
+
+    def apply(self, headers: Headers, isSecure: bool) -> None:
+        """
+        Set the policy's headers on a response.
+        """
+        for name, values in self.always:
+            headers.setRawHeaders(name, list(values))
+        if isSecure:
+            for name, values in self.secure:
+                headers.setRawHeaders(name, list(values))
+
+
+def buildHeaderPolicy(
+    hstsMaxAge: int, csp: str | None, extra: Sequence[tuple[str, str]]
+) -> HeaderPolicy:
+    """
+    The policy from the options: the defaults, C{extra} replacing any
+    default of the same name, and several C{extra} of one name kept in
+    order as separate field lines.
+
+    @param hstsMaxAge: seconds browsers should use only HTTPS; 0 sends no
+        C{Strict-Transport-Security} at all.
+    @raise ConfigError: if C{csp} is not a printable one-line value.
+    """
+    defaults = {
+        "x-content-type-options": ("X-Content-Type-Options", "nosniff"),
+        "referrer-policy": ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    }
+    if csp is not None:
+        _checkValue(csp, "--csp")
+        defaults["content-security-policy"] = ("Content-Security-Policy", csp)
+    overridden = {name.lower() for name, _ in extra}
+    pairs = [v for k, v in defaults.items() if k not in overridden] + list(extra)
+    secure: tuple[tuple[bytes, tuple[bytes, ...]], ...] = ()
+    if hstsMaxAge > 0:
+        secure = ((b"Strict-Transport-Security", (b"max-age=%d" % hstsMaxAge,)),)
+    grouped: dict[str, tuple[bytes, list[bytes]]] = {}
+    for name, value in pairs:
+        entry = grouped.setdefault(name.lower(), (name.encode("ascii"), []))
+        entry[1].append(value.encode("ascii"))
+    always = tuple((raw, tuple(values)) for raw, values in grouped.values())
+    return HeaderPolicy(always, secure)

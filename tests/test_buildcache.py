@@ -1,0 +1,211 @@
+"""
+Tests for L{h2site.buildcache}: compressed bodies kept between runs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from pathlib import Path
+
+import brotli
+from twisted.trial.unittest import SynchronousTestCase
+
+from h2site import buildcache
+from h2site.buildcache import BuildCache, compress, decodes
+
+DATA = b"h1 { font-weight: bold }\n" * 500
+DIGEST = hashlib.sha256(DATA).hexdigest()
+
+
+class CodecTests(SynchronousTestCase):
+    def test_roundTrip(self) -> None:
+        """
+        Both codings decode back, and C{decodes} says so.
+        """
+        br, gz = compress("br", DATA), compress("gzip", DATA)
+        self.assertEqual(brotli.decompress(br), DATA)
+        self.assertEqual(gzip.decompress(gz), DATA)
+        self.assertTrue(decodes("br", br, DATA))
+        self.assertTrue(decodes("gzip", gz, DATA))
+
+    def test_decodesRefuses(self) -> None:
+        """
+        Garbage, other content, and a gzip stream with trailing junk or cut
+        short do not count.
+        """
+        gz = compress("gzip", DATA)
+        self.assertFalse(decodes("br", b"junk", DATA))
+        self.assertFalse(decodes("gzip", b"junk", DATA))
+        self.assertFalse(decodes("gzip", compress("gzip", b"other"), DATA))
+        self.assertFalse(decodes("gzip", gz[:-5], DATA))
+        self.assertFalse(decodes("br", compress("br", DATA + b"x"), DATA))
+
+
+class CacheTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.directory = Path(self.mktemp()) / "cache"
+        self.calls: list[str] = []
+        real = buildcache.compress
+
+        def counting(coding: str, data: bytes, digest: str = "") -> bytes:
+            self.calls.append(coding)
+            return real(coding, data)
+
+        self.patch(buildcache, "compress", counting)
+
+    def test_storedAndReused(self) -> None:
+        """
+        The first run compresses and stores; a second cache (a new run)
+        reuses the entry without compressing.
+        """
+        first = BuildCache(self.directory).compress("br", DATA, DIGEST)
+        self.assertEqual(self.calls, ["br"])
+        again = BuildCache(self.directory).compress("br", DATA, DIGEST)
+        self.assertEqual(self.calls, ["br"])
+        self.assertEqual(first, again)
+        self.assertEqual(brotli.decompress(again), DATA)
+
+    def test_damagedEntryRecompressed(self) -> None:
+        """
+        An entry that does not decode to the data is compressed again and
+        replaced, never returned.
+        """
+        cache = BuildCache(self.directory)
+        cache.compress("gzip", DATA, DIGEST)
+        [entry] = [p for p in self.directory.iterdir()]
+        entry.write_bytes(gzip.compress(b"something else"))
+        result = BuildCache(self.directory).compress("gzip", DATA, DIGEST)
+        self.assertEqual(gzip.decompress(result), DATA)
+        self.assertEqual(self.calls, ["gzip", "gzip"])
+        self.assertEqual(gzip.decompress(entry.read_bytes()), DATA)
+
+    def test_unwritable(self) -> None:
+        """
+        A cache that cannot be written still compresses.
+        """
+        blocker = Path(self.mktemp())
+        blocker.write_bytes(b"a file, not a folder")
+        result = BuildCache(blocker / "cache").compress("br", DATA, DIGEST)
+        self.assertEqual(brotli.decompress(result), DATA)
+
+    def test_prune(self) -> None:
+        """
+        Pruning removes what was not used since the last prune.
+        """
+        cache = BuildCache(self.directory)
+        cache.compress("br", DATA, DIGEST)
+        other = b"other" * 100
+        cache.compress("br", other, hashlib.sha256(other).hexdigest())
+        cache.prune()
+        self.assertEqual(len(os.listdir(self.directory)), 2)
+        cache.compress("br", DATA, DIGEST)
+        cache.prune()
+        self.assertEqual([p.name for p in self.directory.iterdir()], [f"{DIGEST}.br11"])
+
+
+class FileStoreCacheTests(SynchronousTestCase):
+    def test_secondBuildCompressesNothing(self) -> None:
+        """
+        A file store built again over the same files (a restart, a reload,
+        another worker) takes every compressed body, and the hash of every
+        large file, from the cache.
+        """
+        from twisted.internet.defer import succeed
+
+        from h2site.filestore import FileStore, Limits
+
+        calls: list[str] = []
+        real = buildcache.compress
+
+        def counting(coding: str, data: bytes, digest: str = "") -> bytes:
+            calls.append(coding)
+            return real(coding, data)
+
+        self.patch(buildcache, "compress", counting)
+        hashed: list[str] = []
+        realHash = buildcache.hashFile
+
+        def countingHash(path: str) -> str:
+            hashed.append(path)
+            return realHash(path)
+
+        self.patch(buildcache, "hashFile", countingHash)
+        root = Path(self.mktemp())
+        (root / "css").mkdir(parents=True)
+        (root / "css" / "a.css").write_bytes(DATA)
+        (root / "b.js").write_bytes(DATA + b"//")
+        (root / "big.bin").write_bytes(os.urandom(300 * 1024))
+        directory = Path(self.mktemp())
+
+        def build() -> FileStore:
+            store = FileStore(
+                str(root),
+                Limits(),
+                lambda: 0.0,
+                lambda f: succeed(f()),
+                cache=BuildCache(directory),
+            )
+            store.build()
+            return store
+
+        build()
+        self.assertEqual(sorted(calls), ["br", "br", "gzip", "gzip"])
+        self.assertEqual(len(hashed), 1)
+        store = build()
+        self.assertEqual(len(calls), 4)
+        self.assertEqual(len(hashed), 1)
+        self.assertEqual(len(os.listdir(directory)), 5)
+        self.assertIsNotNone(store.version("css/a.css"))
+
+
+class FileDigestTests(SynchronousTestCase):
+    def test_cachedByStamp(self) -> None:
+        """
+        A file's hash is read from the cache while its size, time and inode
+        are unchanged, and computed again when they change.
+        """
+        directory = Path(self.mktemp())
+        path = Path(self.mktemp())
+        path.write_bytes(b"one")
+        hashed: list[str] = []
+        real = buildcache.hashFile
+
+        def counting(p: str) -> str:
+            hashed.append(p)
+            return real(p)
+
+        self.patch(buildcache, "hashFile", counting)
+
+        def stamp() -> tuple[int, int, int]:
+            st = path.stat()
+            return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+        first = BuildCache(directory).fileDigest(str(path), stamp())
+        self.assertEqual(first, hashlib.sha256(b"one").hexdigest())
+        again = BuildCache(directory).fileDigest(str(path), stamp())
+        self.assertEqual((again, len(hashed)), (first, 1))
+        path.write_bytes(b"two")
+        os.utime(path, ns=(1, 1))
+        changed = BuildCache(directory).fileDigest(str(path), stamp())
+        self.assertEqual(changed, hashlib.sha256(b"two").hexdigest())
+        self.assertEqual(len(hashed), 2)
+
+    def test_damagedEntry(self) -> None:
+        """
+        An entry that is not a digest is ignored.
+        """
+        directory = Path(self.mktemp())
+        path = Path(self.mktemp())
+        path.write_bytes(b"data")
+        st = path.stat()
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        cache = BuildCache(directory)
+        cache.fileDigest(str(path), stamp)
+        for entry in directory.iterdir():
+            entry.write_bytes(b"not a digest")
+        self.assertEqual(
+            BuildCache(directory).fileDigest(str(path), stamp),
+            hashlib.sha256(b"data").hexdigest(),
+        )

@@ -1,0 +1,286 @@
+"""
+Tests for L{h2site.filestore}: the index of static files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import brotli
+from twisted.internet.defer import Deferred, succeed
+from twisted.trial.unittest import SynchronousTestCase
+
+from h2site.encoding import IDENTITY
+from h2site.filestore import (
+    FileStore,
+    Limits,
+    StoredFile,
+    representationFromBytes,
+    walk,
+)
+
+CSS = b"body { color: red; }\n" * 200
+PNG = os.urandom(20_000)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _sync(work: object) -> Deferred[StoredFile | None]:
+    return succeed(work())  # type: ignore[operator]
+
+
+def _resolved(result: object) -> StoredFile | None:
+    """
+    The value of a look-up, waiting for a (synchronous) re-index.
+    """
+    if isinstance(result, Deferred):
+        out: list[StoredFile | None] = []
+        result.addCallback(out.append)
+        assert out, "re-index did not finish"
+        return out[0]
+    return result  # type: ignore[return-value]
+
+
+class RepresentationTests(SynchronousTestCase):
+    def test_compressible(self) -> None:
+        """
+        Text gets brotli and gzip bodies that decode to it, each with its
+        own strong ETag, brotli (smaller) first, and Vary on every body.
+        """
+        rep = representationFromBytes(CSS, "text/css; charset=utf-8", 0)
+        self.assertEqual(rep.codings, ("br", "gzip"))
+        br, gz, plain = rep.bodies["br"], rep.bodies["gzip"], rep.identity
+        self.assertEqual(brotli.decompress(br.data), CSS)
+        self.assertEqual(gzip.decompress(gz.data or b""), CSS)
+        self.assertEqual(len({br.etag, gz.etag, plain.etag}), 3)
+        self.assertFalse(plain.etag.weak)
+        for body in (br, gz, plain):
+            self.assertIn((b"vary", b"Accept-Encoding"), body.headers)
+        self.assertIn((b"content-encoding", b"br"), br.headers)
+        self.assertNotIn(b"content-encoding", dict(plain.headers))
+
+    def test_incompressible(self) -> None:
+        """
+        Already-compressed types are not compressed, and do not vary.
+        """
+        rep = representationFromBytes(PNG, "image/png", 0)
+        self.assertEqual(rep.codings, ())
+        self.assertNotIn(b"vary", dict(rep.identity.headers))
+
+    def test_onlyWhenSmaller(self) -> None:
+        """
+        A coding that would not be smaller is left out.
+        """
+        rep = representationFromBytes(os.urandom(500), "text/plain", 0)
+        self.assertEqual(rep.codings, ())
+
+    def test_sidecarUsedWhenValidAndSmaller(self) -> None:
+        """
+        A sidecar that decodes to the file is used if smaller; one that does
+        not (stale) is ignored.
+        """
+        rep = representationFromBytes(CSS, "text/css", 0, {"gzip": b"not gzip"})
+        self.assertEqual(gzip.decompress(rep.bodies["gzip"].data or b""), CSS)
+        stale = gzip.compress(b"old", 9)
+        rep = representationFromBytes(CSS, "text/css", 0, {"gzip": stale})
+        self.assertNotEqual(rep.bodies["gzip"].data, stale)
+
+    def test_versionFollowsContent(self) -> None:
+        """
+        The fingerprint changes with the bytes and only with them.
+        """
+        a = representationFromBytes(CSS, "text/css", 0)
+        b = representationFromBytes(CSS, "text/css", 99)
+        c = representationFromBytes(CSS + b" ", "text/css", 0)
+        self.assertEqual(a.version, b.version)
+        self.assertNotEqual(a.version, c.version)
+
+
+class WalkTests(SynchronousTestCase):
+    def test_rules(self) -> None:
+        """
+        Dot-names are skipped; symlinks inside the root are followed, ones
+        out of it and loops are not.
+        """
+        root = Path(self.mktemp()).absolute()
+        (root / "sub").mkdir(parents=True)
+        (root / ".git").mkdir()
+        (root / ".git" / "config").write_text("x")
+        (root / ".env").write_text("x")
+        (root / "a.css").write_text("x")
+        (root / "sub" / "b.js").write_text("x")
+        outside = Path(self.mktemp()).absolute()
+        outside.mkdir()
+        (outside / "secret").write_text("x")
+        (root / "out").symlink_to(outside)
+        (root / "loop").symlink_to(root)
+        (root / "broken").symlink_to(root / "nothing")
+        names = set(walk(os.path.realpath(root)))
+        self.assertEqual(names, {"a.css", "sub/b.js"})
+
+
+class FileStoreTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.root = Path(self.mktemp())
+        (self.root / "css").mkdir(parents=True)
+        (self.root / "css" / "app.css").write_bytes(CSS)
+        (self.root / "img.png").write_bytes(PNG)
+        self.clock = FakeClock()
+
+    def store(self, limits: Limits | None = None) -> FileStore:
+        store = FileStore(str(self.root), limits or Limits(), self.clock, _sync)
+        store.build()
+        return store
+
+    def test_memoryAndDisk(self) -> None:
+        """
+        Files within the per-file limit are in memory; larger ones stay on
+        disk, with a strong ETag all the same.
+        """
+        store = self.store(Limits(maxFileSize=10_000))
+        css = _resolved(store.lookup("css/app.css"))
+        png = _resolved(store.lookup("img.png"))
+        assert css is not None and png is not None
+        self.assertEqual(css.representation.identity.data, CSS)
+        self.assertIsNone(png.representation.identity.data)
+        self.assertEqual(png.representation.identity.size, len(PNG))
+        self.assertEqual(
+            png.representation.identity.etag,
+            representationFromBytes(PNG, "image/png", 0).identity.etag,
+        )
+
+    def test_totalBudget(self) -> None:
+        """
+        Past the total memory budget, files are served from disk.
+        """
+        store = self.store(Limits(maxFileSize=100_000, maxTotalSize=len(PNG) + 10))
+        stored = [_resolved(store.lookup(n)) for n in ("css/app.css", "img.png")]
+        inMemory = [
+            s for s in stored if s is not None and s.representation.identity.data
+        ]
+        self.assertEqual(len(inMemory), 1)
+
+    def test_largeWithSidecar(self) -> None:
+        """
+        A file on disk uses a sidecar at least as new as itself, and
+        ignores an older one.
+        """
+        (self.root / "css" / "app.css.br").write_bytes(brotli.compress(CSS))
+        (self.root / "css" / "app.css.gz").write_bytes(gzip.compress(CSS))
+        os.utime(self.root / "css" / "app.css.gz", ns=(0, 0))
+        store = self.store(Limits(maxFileSize=100))
+        css = _resolved(store.lookup("css/app.css"))
+        assert css is not None
+        self.assertEqual(css.representation.codings, ("br",))
+        self.assertEqual(
+            css.representation.bodies["br"].path,
+            os.path.realpath(self.root / "css" / "app.css.br"),
+        )
+        gz = _resolved(store.lookup("css/app.css.gz"))
+        assert gz is not None
+        self.assertEqual(gz.representation.contentType, "application/gzip")
+        self.assertEqual(gz.representation.codings, ())
+
+    def test_missing(self) -> None:
+        """
+        Unknown names, directories and dot-files are not found.
+        """
+        store = self.store()
+        for name in ["nope.css", "css", ".hidden"]:
+            self.assertIsNone(_resolved(store.lookup(name)), name)
+
+    def test_changePickedUpAfterASecond(self) -> None:
+        """
+        An edited file is served as it was until a second has passed, then
+        re-read: new bytes, new ETag and fingerprint.
+        """
+        store = self.store()
+        before = _resolved(store.lookup("css/app.css"))
+        assert before is not None
+        (self.root / "css" / "app.css").write_bytes(b"p { }\n")
+        self.clock.now += 0.5
+        self.assertIs(_resolved(store.lookup("css/app.css")), before)
+        self.clock.now += 0.6
+        after = _resolved(store.lookup("css/app.css"))
+        assert after is not None
+        self.assertEqual(after.representation.identity.data, b"p { }\n")
+        self.assertNotEqual(after.representation.version, before.representation.version)
+        self.assertEqual(store.version("css/app.css"), after.representation.version)
+
+    def test_unchangedNotReread(self) -> None:
+        """
+        An unchanged file is the same object after the check.
+        """
+        store = self.store()
+        before = _resolved(store.lookup("css/app.css"))
+        self.clock.now += 5
+        self.assertIs(_resolved(store.lookup("css/app.css")), before)
+
+    def test_addedAndRemoved(self) -> None:
+        """
+        A file added after start-up is found; a removed one is gone.
+        """
+        store = self.store()
+        (self.root / "new.txt").write_bytes(b"hello")
+        found = _resolved(store.lookup("new.txt"))
+        assert found is not None
+        self.assertEqual(found.representation.identity.data, b"hello")
+        (self.root / "img.png").unlink()
+        self.clock.now += 2
+        self.assertIsNone(_resolved(store.lookup("img.png")))
+        self.assertIsNone(store.version("img.png"))
+
+    def test_reindexOffThread(self) -> None:
+        """
+        A changed file is re-read through C{runInThread}, and every request
+        arriving meanwhile waits for the same result.
+        """
+        calls: list[Deferred[StoredFile | None]] = []
+        work: list[object] = []
+
+        def later(f: object) -> Deferred[StoredFile | None]:
+            d: Deferred[StoredFile | None] = Deferred()
+            calls.append(d)
+            work.append(f)
+            return d
+
+        store = FileStore(str(self.root), Limits(), self.clock, later)
+        store.build()
+        (self.root / "css" / "app.css").write_bytes(b"new")
+        self.clock.now += 2
+        first = store.lookup("css/app.css")
+        second = store.lookup("css/app.css")
+        self.assertIsInstance(first, Deferred)
+        self.assertIsInstance(second, Deferred)
+        self.assertEqual(len(calls), 1)
+        calls[0].callback(work[0]())  # type: ignore[operator]
+        a, b = _resolved(first), _resolved(second)
+        assert a is not None
+        self.assertIs(a, b)
+        self.assertEqual(a.representation.identity.data, b"new")
+
+    def test_noStaticFolder(self) -> None:
+        """
+        A site without a static folder finds nothing.
+        """
+        store = FileStore(None, Limits(), self.clock, _sync)
+        store.build()
+        self.assertIsNone(store.lookup("a"))
+        self.assertIsNone(store.version("a"))
+
+    def test_identityKey(self) -> None:
+        """
+        Every representation has an identity body.
+        """
+        store = self.store()
+        css = _resolved(store.lookup("css/app.css"))
+        assert css is not None
+        self.assertIn(IDENTITY, css.representation.bodies)
