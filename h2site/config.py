@@ -18,7 +18,7 @@ from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
 from .errors import ConfigError
 from .filestore import Limits
 from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy, parseHeaderOption
-from .hints import PreloadSettings
+from .hintpolicy import PreloadSettings
 from .tls import utcNow
 
 __all__ = ["DEFAULT_PORT", "Config", "buildConfig", "checkSiteDir", "parseSize"]

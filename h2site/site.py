@@ -19,7 +19,7 @@ from .assetgraph import AssetGraph
 from .delivery import respond
 from .filestore import FileStore, Representation, representationFromBytes
 from .headers import HeaderPolicy
-from .hints import EarlyHintsMode, PreloadSettings, earlyHintsAllowed, isNavigation
+from .hintpolicy import EarlyHintsMode, PreloadSettings, earlyHintsAllowed, isNavigation
 from .pages import RenderedPage, renderPages, staticURLFactory
 from .preload import linkHeaderValues
 from .static import REVALIDATE, StaticRoot

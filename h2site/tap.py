@@ -28,7 +28,7 @@ from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
 from .filestore import FileStore, Limits, StoredFile
 from .headers import DEFAULT_HSTS_MAX_AGE, HeaderPolicy, buildHeaderPolicy
-from .hints import preloadSettings
+from .hintpolicy import preloadSettings
 from .redirect import RedirectResource, RedirectService, configuredPort
 from .sdnotify import Notifier
 from .service import ListeningService

@@ -16,7 +16,7 @@ from twisted.web.test.requesthelper import DummyRequest
 from h2site.assetgraph import Limits
 from h2site.filestore import FileStore
 from h2site.filestore import Limits as StoreLimits
-from h2site.hints import EarlyHintsMode, PreloadSettings
+from h2site.hintpolicy import EarlyHintsMode, PreloadSettings
 from h2site.pages import RenderedPage
 from h2site.site import PageResource, buildResource
 

@@ -15,7 +15,7 @@ from h2site.assetgraph import Limits
 from h2site.control import ControlService
 from h2site.endpoints import escape
 from h2site.errors import StartupError
-from h2site.hints import PreloadSettings
+from h2site.hintpolicy import PreloadSettings
 from h2site.service import ListeningService
 from h2site.site import H2Site, SiteRoot
 from h2site.tap import Options, makeService

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_hints -*-
+# -*- test-case-name: tests.test_hintpolicy -*-
 """
 When a page response announces its assets: the C{Link} header always (with
 preload on), and a C{103 Early Hints} response first for navigations over

@@ -1,4 +1,4 @@
-"""Tests for L{h2site.hints}."""
+"""Tests for L{h2site.hintpolicy}."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.assetgraph import Limits
 from h2site.errors import ConfigError
-from h2site.hints import (
+from h2site.hintpolicy import (
     PreloadSettings,
     earlyHintsAllowed,
     isNavigation,
