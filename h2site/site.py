@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.web import http, resource, server
 from twisted.web.server import Request
@@ -20,6 +21,7 @@ from .delivery import respond
 from .filestore import FileStore, Representation, representationFromBytes
 from .headers import HeaderPolicy
 from .hintpolicy import EarlyHintsMode, PreloadSettings, earlyHintsAllowed, isNavigation
+from .http2 import ConnectionLimits, ConnectionPool, buildProtocol
 from .pages import RenderedPage, renderPages, staticURLFactory
 from .preload import linkHeaderValues
 from .static import REVALIDATE, StaticRoot
@@ -28,7 +30,7 @@ __all__ = ["H2Site", "PageResource", "SendEarlyHints", "SiteRoot", "buildResourc
 
 #: Sends a C{103 Early Hints} response with these C{Link} values ahead of
 #: the final response to a request.
-SendEarlyHints = Callable[[Request, Sequence[bytes]], None]
+SendEarlyHints = Callable[[Request, Sequence[bytes]], object]
 
 _HTML = "text/html; charset=utf-8"
 
@@ -202,12 +204,18 @@ def buildResource(
 
 class H2Site(server.Site):
     """
-    A C{Site} with no version banner, no tracebacks shown to clients, and
-    the access log handed to a callable of ours.
+    A C{Site} with no version banner, no tracebacks shown to clients, the
+    access log handed to a callable of ours, and h2site's own connections
+    (L{h2site.http2}): HTTP/2 that survives hostile clients, and a graceful
+    shutdown for every connection.
+
+    @ivar connections: every open connection, for L{closeConnections}.
     """
 
     displayTracebacks = False
     noisy = False
+    # Twisted types this as a protocol class; any callable of the factory works.
+    protocol = buildProtocol  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -215,17 +223,36 @@ class H2Site(server.Site):
         accessLog: Callable[[http.Request], None],
         healthPath: str | None = None,
         headers: HeaderPolicy | None = None,
+        limits: ConnectionLimits | None = None,
+        reactor: IReactorTime | None = None,
     ) -> None:
         """
         @param healthPath: the path that answers health checks (200, not
             logged), or L{None} for none.
         @param headers: the security and operator headers for every
             response, or L{None} for none.
+        @param limits: the limits of every connection.
+        @param reactor: the clock for connection timeouts.
         """
-        super().__init__(root, requestFactory=TimedRequest)
+        limits = limits or ConnectionLimits()
+        super().__init__(
+            root,
+            requestFactory=TimedRequest,
+            timeout=limits.idleTimeout,
+            reactor=reactor,
+        )
         self._accessLog = accessLog
         self._healthPath = healthPath.encode("utf-8") if healthPath else None
         self._headers = headers
+        self.connections = ConnectionPool(limits, self.reactor)
+
+    def closeConnections(self, timeout: float) -> Deferred[None]:
+        """
+        Close every open connection gracefully (see
+        L{ConnectionPool.shutdown}), aborting what is left after C{timeout}
+        seconds.
+        """
+        return self.connections.shutdown(timeout)
 
     def getResourceFor(self, request: Request) -> resource.Resource:
         # Request.process has just set "Server: TwistedWeb/x.y"; a version

@@ -21,19 +21,19 @@ from twisted.web import http
 
 from .accesslog import AccessLog
 from .buildcache import BuildCache
-from .config import DEFAULT_PORT, Config, buildConfig
+from .config import DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT, Config, buildConfig
 from .control import ControlService
-from .earlyhints import sendEarlyHints
 from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
 from .filestore import FileStore, Limits, StoredFile
 from .headers import DEFAULT_HSTS_MAX_AGE, HeaderPolicy, buildHeaderPolicy
 from .hintpolicy import preloadSettings
+from .hints import sendEarlyHints
 from .redirect import RedirectResource, RedirectService, configuredPort
 from .sdnotify import Notifier
 from .service import ListeningService
 from .site import H2Site, SiteRoot, buildResource
-from .workers import WorkerSupervisor
+from .workers import STOP_MARGIN, STOP_TIMEOUT, WorkerSupervisor
 
 __all__ = ["Options", "buildServer", "makeService"]
 
@@ -131,6 +131,13 @@ class Options(usage.Options):
             None,
             "Keep at most this much of the static files in memory, all codings "
             "together (e.g. 64M, the default); the rest stream from disk.",
+        ],
+        [
+            "shutdown-timeout",
+            None,
+            str(DEFAULT_SHUTDOWN_TIMEOUT),
+            "On stop, give open connections this many seconds to finish the "
+            "responses they are sending (HTTP/2 clients get GOAWAY at once).",
         ],
         [
             "early-hints",
@@ -236,6 +243,7 @@ class Options(usage.Options):
                 redirectPort=self["redirect-port"],
                 memoryFileMax=self["static-memory-file"],
                 memoryTotalMax=self["static-memory"],
+                shutdownTimeout=self["shutdown-timeout"],
                 preload=preloadSettings(
                     self["preload"],
                     self["early-hints"],
@@ -340,7 +348,7 @@ def buildServer(
     accessLog = AccessLog(config.accessLog, config.accessLogFormat)
     headers = _headerPolicy(config)
     site = H2Site(root, accessLog.write, config.healthPath, headers)
-    listening = ListeningService(listen, site, accessLog)
+    listening = ListeningService(listen, site, accessLog, config.shutdownTimeout)
     control = ControlService(
         site=site,
         build=build,
@@ -434,6 +442,7 @@ def makeService(options: Options) -> service.IService:
         listen=listen,
         notifier=Notifier(os.environ),
         reactor=reactor,
+        stopTimeout=max(STOP_TIMEOUT, config.shutdownTimeout + STOP_MARGIN),
     )
     if not redirects:
         return supervisor

@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-from importlib.util import find_spec
 from pathlib import Path
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from .helpers import copySite, requireTool, sharedCertificates, startServer
 
@@ -31,19 +30,8 @@ DEMO_ASSETS = [
 
 NAVIGATE = ["-H", "Sec-Fetch-Mode: navigate", "-H", "Accept: text/html"]
 
-#: Whether this tree has h2site's own HTTP/2 connection (branch http2), whose
-#: streams can send a 1xx; Twisted's own HTTP/2 cannot, without reaching into
-#: its private internals, which only h2site.http2 may do.
-EARLY_HINTS_OVER_H2 = find_spec("h2site.http2") is not None
-_NO_H2_103 = "103 over HTTP/2 needs h2site.http2 (our HTTP/2 connection)"
-
-
-def h2Statuses() -> list[str]:
-    """
-    What an HTTP/2 navigation gets: a 103 then the 200 once our HTTP/2
-    connection is in the tree, else only the 200.
-    """
-    return ["HTTP/2 103", "HTTP/2 200"] if EARLY_HINTS_OVER_H2 else ["HTTP/2 200"]
+#: What an HTTP/2 navigation gets.
+H2_NAVIGATION = ["HTTP/2 103", "HTTP/2 200"]
 
 
 def responses(headerDump: str) -> list[tuple[str, list[str]]]:
@@ -127,8 +115,6 @@ class PreloadEndToEndTests(SynchronousTestCase):
         (its own and those its stylesheets and modules pull in), then the
         200 with the same C{Link} set.
         """
-        if not EARLY_HINTS_OVER_H2:
-            raise SkipTest(_NO_H2_103)
         self.start()
         seen = self.curl("--http2", *NAVIGATE)
         self.assertEqual([status for status, _ in seen], ["HTTP/2 103", "HTTP/2 200"])
@@ -147,8 +133,6 @@ class PreloadEndToEndTests(SynchronousTestCase):
         nghttp (a second, independent HTTP/2 client) sees the 103 HEADERS
         frame on the stream before the 200.
         """
-        if not EARLY_HINTS_OVER_H2:
-            raise SkipTest(_NO_H2_103)
         self.start()
         done = subprocess.run(
             [
@@ -172,7 +156,7 @@ class PreloadEndToEndTests(SynchronousTestCase):
     def test_notModified(self) -> None:
         """
         A page revalidated with its C{ETag} answers 304 with the same
-        C{Link} set (once static delivery gives pages validators).
+        C{Link} set.
         """
         self.start()
         first = self.curl("--http2", "-H", "Sec-Fetch-Mode: cors")
@@ -195,8 +179,7 @@ class PreloadEndToEndTests(SynchronousTestCase):
             check=True,
         )
         etag = re.search(r"^etag: (.+?)\r?$", done.stdout, re.I | re.M)
-        if etag is None:
-            raise SkipTest("pages have no validators yet (static delivery adds them)")
+        assert etag is not None, done.stdout
         seen = self.curl("--http2", *NAVIGATE, "-H", f"If-None-Match: {etag.group(1)}")
         self.assertEqual(seen[-1][0], "HTTP/2 304")
         self.assertEqual(seen[-1][1], first[0][1])
@@ -239,7 +222,7 @@ class PreloadEndToEndTests(SynchronousTestCase):
         seen = self.curl("--http1.0", "--no-alpn", *NAVIGATE)
         self.assertEqual([status for status, _ in seen], ["HTTP/1.0 200 OK"])
         seen = self.curl("--http2", *NAVIGATE)
-        self.assertEqual([status for status, _ in seen], h2Statuses())
+        self.assertEqual([status for status, _ in seen], H2_NAVIGATION)
 
     def test_earlyHintsOff(self) -> None:
         """
@@ -268,7 +251,7 @@ class PreloadEndToEndTests(SynchronousTestCase):
             [(status, assetURLs(links)) for status, links in seen],
             [
                 (status, ["/static/css/app.css", "/static/js/main.mjs"])
-                for status in h2Statuses()
+                for status in H2_NAVIGATION
             ],
         )
 
