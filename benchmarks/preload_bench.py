@@ -20,14 +20,16 @@ taken in turn so that noise spreads evenly.  Two cache conditions:
     cache, so with the cache disabled those preloads are fetched and thrown
     away: this measures the C{Link} header alone;
   - first visit: cache on but empty (the fresh profile), which is what a
-    real first visit is, and where Early Hints are used.
+    real first visit is, and where Early Hints are used.  Only fully for
+    fingerprinted files, though: files the stylesheet and modules name
+    without a fingerprint are served C{no-cache} (see L{h2site.static}), so
+    Chromium revalidates the copy the 103 fetched, a round trip each.
 
 Servers, all with the same key and certificate (trusted by its SPKI hash, so
 Chromium caches as it would for a real certificate), serving the same bytes
 (h2site's rendered home page, written to a folder with the static files):
 
-  - h2site (C{Link} headers; 103 Early Hints when h2site.http2, our HTTP/2
-    connection, is in the tree: Twisted's own HTTP/2 cannot send a 1xx);
+  - h2site (the C{Link} header, and 103 Early Hints);
   - h2site C{--no-preload};
   - stock C{twistd web --path} on an C{ssl:} endpoint (HTTP/2 here: the
     protocol each load used is printed);
@@ -60,7 +62,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -300,8 +301,7 @@ def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
 
     print(
         f"Demo site home page, headless Chromium, {args.latency} ms emulated "
-        f"latency per request, fresh browser per load, median of {args.loads} "
-        f"(h2site.http2 in this tree: {find_spec('h2site.http2') is not None})"
+        f"latency per request, fresh browser per load, median of {args.loads}"
     )
     for condition in conditions:
         print(f"{condition}:")
@@ -399,8 +399,7 @@ def perRequestCost(args: argparse.Namespace, tmp: Path) -> None:
         off.stop()
     print(
         f"Small page over h2, h2load -n {args.requests} -c {args.clients} "
-        f"-m {args.streams}, median of {args.rounds} alternating runs "
-        f"(h2site.http2 in this tree: {find_spec('h2site.http2') is not None})"
+        f"-m {args.streams}, median of {args.rounds} alternating runs"
     )
     base = statistics.median(rates["--no-preload"])
     for label, results in rates.items():
