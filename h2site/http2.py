@@ -64,6 +64,9 @@ from h2.exceptions import DenialOfServiceError, FrameTooLargeError, ProtocolErro
 from h2.frame_buffer import FrameBuffer
 from h2.settings import SettingCodes, Settings
 from hpack.exceptions import HPACKError
+from hpack.huffman import HuffmanEncoder
+from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+from hpack.table import HeaderTable
 from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame
 from twisted.internet._producer_helpers import _PullToPush
 from twisted.internet.defer import Deferred, succeed
@@ -86,6 +89,7 @@ from zope.interface import implementer
 __all__ = [
     "ConnectionLimits",
     "ConnectionPool",
+    "FieldEncoder",
     "H2Connection",
     "TokenBucket",
     "buildProtocol",
@@ -112,9 +116,12 @@ _CONNECTION_HEADERS = frozenset(
 #: tiny flow-control window: the peer makes us pay a frame per few bytes.
 _SMALL_FRAME = 1024
 
-#: The 9-byte header of a DATA frame with no flags: 24-bit length (as 8 + 16
-#: bits), type 0, flags 0, stream identifier.
-_DATA_HEADER = struct.Struct(">BHBBL")
+#: The 9-byte frame header: 24-bit length (as 8 + 16 bits), type, flags,
+#: stream identifier.
+_FRAME_HEADER = struct.Struct(">BHBBL")
+_DATA = 0x0
+_HEADERS = 0x1
+_END_HEADERS = 0x4
 
 #: A WINDOW_UPDATE smaller than this opens too little to be worth a frame.
 _SMALL_WINDOW_UPDATE = 1024
@@ -322,6 +329,78 @@ class _FrameBuffer(FrameBuffer):
         return result
 
 
+class FieldEncoder:
+    """
+    HPACK (RFC 7541) encoding of response header fields that never uses the
+    dynamic table, as nginx does: a field is an exact static-table entry (one
+    byte) or a literal without indexing (naming the static table's entry for
+    its name when there is one), Huffman-coded when that is shorter.
+
+    Such an encoding does not depend on what was sent before, so each
+    field's bytes are computed once and reused: a response's header block
+    costs a few dictionary lookups instead of C{h2}'s encoder, which scans
+    its dynamic table for every field (most of the cost of sending a
+    response with a dozen headers).  The price is a few hundred bytes per
+    response that the dynamic table would have saved.
+    """
+
+    def __init__(self, maxCached: int = 4096) -> None:
+        self._cache: dict[tuple[bytes, bytes], bytes] = {}
+        self._maxCached = maxCached
+        self._huffman = HuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH)
+
+    def encode(self, fields: Iterable[tuple[bytes, bytes]]) -> bytes:
+        """
+        The header block for C{fields} (lowercase names, pseudo-fields
+        first).
+        """
+        cache = self._cache
+        parts = []
+        for field in fields:
+            encoded = cache.get(field)
+            if encoded is None:
+                encoded = self._encodeField(*field)
+                if len(cache) >= self._maxCached:
+                    # Values that vary (dates, lengths, validators) must not
+                    # grow the cache without bound.
+                    cache.clear()
+                cache[field] = encoded
+            parts.append(encoded)
+        return b"".join(parts)
+
+    def _encodeField(self, name: bytes, value: bytes) -> bytes:
+        static = HeaderTable.STATIC_TABLE_MAPPING.get(name)
+        if static is not None:
+            exact = static[1].get(value)
+            if exact is not None:
+                return _integer(exact, 7, 0x80)
+            return _integer(static[0], 4, 0x00) + self._string(value)
+        return b"\x00" + self._string(name) + self._string(value)
+
+    def _string(self, data: bytes) -> bytes:
+        coded = self._huffman.encode(data)
+        if len(coded) < len(data):
+            return _integer(len(coded), 7, 0x80) + coded
+        return _integer(len(data), 7, 0x00) + data
+
+
+def _integer(value: int, prefixBits: int, flags: int) -> bytes:
+    """
+    An HPACK integer (RFC 7541 section 5.1) in a C{prefixBits}-bit prefix,
+    with C{flags} in the bits above it.
+    """
+    limit = (1 << prefixBits) - 1
+    if value < limit:
+        return bytes([flags | value])
+    out = [flags | limit]
+    value -= limit
+    while value >= 128:
+        out.append((value & 127) | 128)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
 def _goAway(lastStreamID: int, errorCode: int) -> bytes:
     """
     A GOAWAY frame built without C{h2}: C{h2} refuses to send anything after
@@ -358,6 +437,30 @@ class _Stream:
 
     #: A request copies its channel's transport; a stream has none of its own.
     transport = None
+
+    # One per request: slots make them smaller and quicker to set up.
+    __slots__ = (
+        "_conn",
+        "_pullProducer",
+        "blocked",
+        "buffered",
+        "chunks",
+        "closed",
+        "command",
+        "factory",
+        "finished",
+        "headers",
+        "headersSent",
+        "path",
+        "producer",
+        "producerPaused",
+        "ready",
+        "received",
+        "request",
+        "requestEnded",
+        "site",
+        "streamID",
+    )
 
     def __init__(
         self,
@@ -530,9 +633,19 @@ class H2Connection(TwistedProtocol):
     timeOut: float | None = None
     callLater: Any = None
 
-    def __init__(self, limits: ConnectionLimits, reactor: IReactorTime) -> None:
+    def __init__(
+        self,
+        limits: ConnectionLimits,
+        reactor: IReactorTime,
+        fields: FieldEncoder | None = None,
+    ) -> None:
+        """
+        @param fields: encodes response headers; shared by the connections
+            of a site, so its cache serves them all.
+        """
         self._limits = limits
         self._reactor = reactor
+        self._fields = fields or FieldEncoder()
         self._h2 = H2StateMachine(
             H2Configuration(
                 client_side=False,
@@ -544,6 +657,8 @@ class H2Connection(TwistedProtocol):
                 normalize_outbound_headers=False,
                 # Checked by checkRequestHeaders, in a third of the time.
                 validate_inbound_headers=False,
+                # Only joins Cookie crumbs, which _requestReceived does.
+                normalize_inbound_headers=False,
             )
         )
         self._streams: dict[int, _Stream] = {}
@@ -709,6 +824,7 @@ class H2Connection(TwistedProtocol):
         authority = None
         hasHost = False
         length = None
+        cookies = []
         for name, value in event.headers:
             if name[0] == 58:  # b":"
                 if name == b":method":
@@ -717,6 +833,8 @@ class H2Connection(TwistedProtocol):
                     stream.path = value
                 elif name == b":authority":
                     authority = value
+            elif name == b"cookie":
+                cookies.append(value)
             else:
                 add(name, value)
                 if name == b"content-length":
@@ -725,9 +843,16 @@ class H2Connection(TwistedProtocol):
                     hasHost = True
         if authority is not None and not hasHost:
             add(b"host", authority)
+        if cookies:
+            # RFC 9113 section 8.2.3: HTTP/2 may split Cookie into crumbs;
+            # HTTP/1.1 semantics (a Twisted request) want one field.
+            add(b"cookie", b"; ".join(cookies))
         if stream.command == b"CONNECT":
             # A proxy's method: an origin server has nothing to connect to.
             self.refuseStream(stream, b"405")
+            return
+        if length is not None and length < 0:
+            self.refuseStream(stream, b"400")
             return
         if length is not None and length > self._limits.maxRequestBodySize:
             self.refuseStream(stream, b"413")
@@ -925,12 +1050,29 @@ class H2Connection(TwistedProtocol):
             progress = True
             if stream.headers is not None:
                 fields, stream.headers = stream.headers, None
-                end = stream.finished and not stream.buffered
-                h2.send_headers(streamID, fields, end_stream=end)
                 stream.headersSent = True
-                if end:
+                if stream.finished and not stream.buffered:
+                    # No body: h2 sends HEADERS with END_STREAM and closes
+                    # the stream in its state machine.
+                    h2.send_headers(streamID, fields, end_stream=True)
                     self._sent(stream)
                     continue
+                block = self._fields.encode(fields)
+                if len(block) > frameSize:
+                    h2.send_headers(streamID, fields)
+                else:
+                    # h2's stream state needs no news of response headers:
+                    # the DATA and END_STREAM that follow go through it.
+                    pending = h2.data_to_send()
+                    if pending:
+                        out.append(pending)
+                    size = len(block)
+                    out.append(
+                        _FRAME_HEADER.pack(
+                            size >> 16, size & 0xFFFF, _HEADERS, _END_HEADERS, streamID
+                        )
+                    )
+                    out.append(block)
             if not stream.buffered:
                 if stream.finished and stream.headersSent:
                     h2.end_stream(streamID)
@@ -946,28 +1088,36 @@ class H2Connection(TwistedProtocol):
             amount = min(window, stream.buffered, budget)
             budget -= amount
             self._buffered -= amount
-            state = h2.streams[streamID]
-            while amount:
-                size = min(frameSize, amount)
-                amount -= size
-                data = stream.take(size)
-                if stream.finished and not stream.buffered:
-                    h2.send_data(streamID, data, end_stream=True)
-                    break
+            ending = stream.finished and amount == stream.buffered
+            # Every frame but an ending response's last is framed here; that
+            # one goes through h2, which then closes the stream.
+            last = amount - (amount - 1) // frameSize * frameSize if ending else 0
+            direct = amount - last
+            if direct:
                 pending = h2.data_to_send()
                 if pending:
                     out.append(pending)
-                out.append(_DATA_HEADER.pack(size >> 16, size & 0xFFFF, 0, 0, streamID))
-                out.append(data)
-                h2.outbound_flow_control_window -= size
-                state.outbound_flow_control_window -= size
+                state = h2.streams[streamID]
+                h2.outbound_flow_control_window -= direct
+                state.outbound_flow_control_window -= direct
+                take = stream.take
+                pack = _FRAME_HEADER.pack
+                while direct:
+                    size = frameSize if direct > frameSize else direct
+                    direct -= size
+                    out.append(pack(size >> 16, size & 0xFFFF, _DATA, 0, streamID))
+                    out.append(take(size))
                 if (
                     size < _SMALL_FRAME
-                    and stream.buffered
+                    and amount == window
+                    and not ending
                     and calm is None
                     and not self._frameBudget.spend(now)
                 ):
+                    # The window let only a few bytes through.
                     calm = "DATA frames cut short by tiny windows"
+            if last:
+                h2.send_data(streamID, stream.take(last), end_stream=True)
             if stream.finished and not stream.buffered:
                 self._sent(stream)
             elif stream.buffered:
@@ -1238,7 +1388,9 @@ class _ProtocolSwitch(http._GenericHTTPChannelProtocol):
         networkProducer = old._networkProducer
         networkProducer.unregisterProducer()
         old.setTimeout(None)
-        connection = H2Connection(self._pool.limits, self._pool.reactor)
+        connection = H2Connection(
+            self._pool.limits, self._pool.reactor, self._pool.fields
+        )
         connection.requestFactory = self._requestFactory
         connection.site = self._site
         connection.factory = self._factory
@@ -1265,11 +1417,13 @@ class ConnectionPool:
 
     @ivar limits: the limits every connection gets.
     @ivar reactor: the clock connections use for timeouts.
+    @ivar fields: the response header encoder HTTP/2 connections share.
     """
 
     def __init__(self, limits: ConnectionLimits, reactor: IReactorTime) -> None:
         self.limits = limits
         self.reactor = reactor
+        self.fields = FieldEncoder()
         self._connections: set[_ProtocolSwitch] = set()
         self._waiters: list[Deferred[None]] = []
 

@@ -22,6 +22,7 @@ from h2.events import (
 from h2.exceptions import ProtocolError
 from h2.settings import SettingCodes
 from h2.utilities import HeaderValidationFlags, validate_headers
+from hpack import Decoder
 from hyperframe.frame import (
     ContinuationFrame,
     DataFrame,
@@ -47,7 +48,12 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import implementer
 
-from h2site.http2 import ConnectionLimits, TokenBucket, checkRequestHeaders
+from h2site.http2 import (
+    ConnectionLimits,
+    FieldEncoder,
+    TokenBucket,
+    checkRequestHeaders,
+)
 from h2site.site import H2Site
 
 from .h2client import FrameReader, requestHeaders
@@ -422,6 +428,44 @@ class CheckRequestHeadersTests(SynchronousTestCase):
         )
 
 
+_fieldNames = st.one_of(
+    st.sampled_from([b":status", b"content-type", b"date", b"etag", b"link", b"vary"]),
+    st.binary(min_size=1, max_size=40).map(lambda b: b.lower()),
+)
+
+
+class FieldEncoderTests(SynchronousTestCase):
+    """
+    L{FieldEncoder} produces HPACK that any decoder reads back, without
+    touching the dynamic table.
+    """
+
+    @given(st.lists(st.tuples(_fieldNames, st.binary(max_size=300)), max_size=12))
+    def test_roundTrip(self, fields: list[tuple[bytes, bytes]]) -> None:
+        """
+        A decoder reads the fields back in order, and its dynamic table stays
+        empty (so blocks can be reused whatever was sent before).
+        """
+        encoder = FieldEncoder(maxCached=5)
+        decoder = Decoder()
+        for _ in range(2):
+            block = encoder.encode(fields)
+            self.assertEqual(decoder.decode(block, raw=True), fields)
+        self.assertEqual(len(decoder.header_table.dynamic_entries), 0)
+
+    def test_compact(self) -> None:
+        """
+        A field in the static table is one byte; a known name costs one byte
+        plus its value (Huffman-coded when shorter).
+        """
+        encoder = FieldEncoder()
+        self.assertEqual(encoder.encode([(b":status", b"200")]), b"\x88")
+        # Name index 28 takes two bytes in a 4-bit prefix, then one byte of
+        # length and six digits in five Huffman-coded bytes.
+        self.assertEqual(len(encoder.encode([(b"content-length", b"165888")])), 8)
+        self.assertEqual(encoder.encode([(b"x-a", b"\x00")]), b"\x00\x03x-a\x01\x00")
+
+
 class ServingTests(SynchronousTestCase):
     """
     Requests are served as ordinary C{twisted.web} requests, efficiently.
@@ -485,6 +529,23 @@ class ServingTests(SynchronousTestCase):
         h.client.send_data(streamID, b"hello", end_stream=True)
         h.send()
         self.assertEqual(responses(h.receive())[streamID]["body"], b"posted:hello")
+
+    def test_cookieCrumbs(self) -> None:
+        """
+        Cookie fields split into crumbs (RFC 9113 section 8.2.3) reach the
+        request as one C{Cookie} header.
+        """
+        h = Harness()
+        streamID = h.client.get_next_available_stream_id()
+        h.client.send_headers(
+            streamID,
+            [*requestHeaders("/slow"), (b"cookie", b"a=1"), (b"cookie", b"b=2")],
+            end_stream=True,
+        )
+        h.send()
+        request = h.slow.waiting[0]
+        self.assertEqual(request.requestHeaders.getRawHeaders(b"cookie"), [b"a=1; b=2"])
+        self.assertEqual(request.received_cookies, {b"a": b"1", b"b": b"2"})
 
     def test_requestBodyTooLarge(self) -> None:
         """

@@ -290,6 +290,27 @@ class OptionsTests(SynchronousTestCase):
             message = self.error("--site", str(self.site), "-p", "tcp:0", option, value)
             self.assertIn(expected, message)
 
+    def test_shutdownTimeout(self) -> None:
+        """
+        C{--shutdown-timeout} is 10 seconds unless given; it must be a number
+        of seconds, 0 or more.
+        """
+        self.assertEqual(
+            self.parse("--site", str(self.site), "-p", "tcp:0").config.shutdownTimeout,
+            10.0,
+        )
+        options = self.parse(
+            "--site", str(self.site), "-p", "tcp:0", "--shutdown-timeout", "2.5"
+        )
+        self.assertEqual(options.config.shutdownTimeout, 2.5)
+        for bad in ["soon", "-1", "inf", "nan"]:
+            message = self.error(
+                "--site", str(self.site), "-p", "tcp:0", "--shutdown-timeout", bad
+            )
+            self.assertIn(
+                f"--shutdown-timeout {bad!r} is not a number of seconds", message
+            )
+
 
 class MakeServiceTests(SynchronousTestCase):
     """
@@ -323,6 +344,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIsInstance(listening._site, H2Site)
         self.assertIsInstance(listening._site.resource, SiteRoot)
         self.assertEqual(len(listening._listen), 2)
+        self.assertEqual(listening._shutdownTimeout, 10.0)
 
     def test_templateTypo(self) -> None:
         """
