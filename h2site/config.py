@@ -18,14 +18,26 @@ from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
 from .errors import ConfigError
 from .filestore import Limits
 from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy, parseHeaderOption
+from .hintpolicy import PreloadSettings
 from .tls import utcNow
 
-__all__ = ["DEFAULT_PORT", "Config", "buildConfig", "checkSiteDir", "parseSize"]
+__all__ = [
+    "DEFAULT_PORT",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
+    "Config",
+    "buildConfig",
+    "checkSiteDir",
+    "parseShutdownTimeout",
+    "parseSize",
+]
 
 #: With no --port: HTTPS on this machine only, with the development certificate.
 DEFAULT_PORT = "ssl:port=8443:interface=127.0.0.1"
 #: The same place, for when --tls-cert provides the certificate.
 DEFAULT_PLAIN_PORT = "tcp:port=8443:interface=127.0.0.1"
+
+#: Seconds open connections get to finish their responses when h2site stops.
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,9 @@ class Config:
     @ivar accessLogFormat: C{combined} or C{json}.
     @ivar healthPath: the path answering health checks, or L{None}.
     @ivar workers: how many serving processes.
+    @ivar shutdownTimeout: seconds open connections get to finish their
+        responses when h2site stops, before they are cut.
+    @ivar preload: what pages announce (C{Link} headers, 103 Early Hints).
     """
 
     siteDir: str
@@ -68,6 +83,8 @@ class Config:
     accessLogFormat: str = "combined"
     healthPath: str | None = None
     workers: int = 1
+    shutdownTimeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    preload: PreloadSettings = field(default_factory=PreloadSettings)
 
 
 def checkSiteDir(siteDir: str) -> str:
@@ -202,6 +219,24 @@ def parseWorkers(value: str, cpus: int | None = None) -> int:
     return int(value)
 
 
+def parseShutdownTimeout(value: str) -> float:
+    """
+    Read C{--shutdown-timeout}: a number of seconds, 0 or more.
+
+    @raise ConfigError: if it is not such a number.
+    """
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ConfigError(
+            f"--shutdown-timeout {value!r} is not a number of seconds; "
+            f"give e.g. 10 (0 closes connections at once)"
+        )
+    return seconds
+
+
 def buildConfig(
     siteDir: str,
     ports: Sequence[str],
@@ -221,6 +256,8 @@ def buildConfig(
     accessLogFormat: str = "combined",
     healthPath: str | None = None,
     workers: str = "1",
+    shutdownTimeout: str = str(DEFAULT_SHUTDOWN_TIMEOUT),
+    preload: PreloadSettings | None = None,
 ) -> Config:
     """
     Check the options and build the L{Config}.
@@ -302,4 +339,6 @@ def buildConfig(
         ),
         accessLogFormat=accessLogFormat,
         healthPath=healthPath,
+        shutdownTimeout=parseShutdownTimeout(shutdownTimeout),
+        preload=preload if preload is not None else PreloadSettings(),
     )

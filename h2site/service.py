@@ -21,11 +21,11 @@ from twisted.internet.interfaces import (
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
-from twisted.web.server import Site
 
 from .accesslog import AccessLog
 from .endpoints import ListenSpec
 from .errors import StartupError
+from .site import H2Site
 from .tls import ReloadableTLS, fingerprint, isExpired, utcNow
 
 __all__ = ["ListeningService", "describeListenError"]
@@ -71,19 +71,22 @@ def describeListenError(description: str, error: BaseException) -> str:
 class ListeningService(service.Service):
     """
     Listen on every endpoint in C{privilegedStartService} (before twistd
-    drops privileges, so port 443 works when started as root), and stop
-    listening when the service stops.
+    drops privileges, so port 443 works when started as root); when the
+    service stops, stop listening, then let open connections finish what
+    they are sending for up to C{shutdownTimeout} seconds.
     """
 
     def __init__(
         self,
         listen: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
-        site: Site,
+        site: H2Site,
         accessLog: AccessLog,
+        shutdownTimeout: float = 10.0,
     ) -> None:
         self._listen = listen
         self._site = site
         self._accessLog = accessLog
+        self._shutdownTimeout = shutdownTimeout
         self._ports: list[IListeningPort] = []
         #: The TLS settings of each TLS listener, which a reload replaces.
         self.tls: list[tuple[ListenSpec, ReloadableTLS]] = []
@@ -126,6 +129,12 @@ class ListeningService(service.Service):
         d: Deferred[Any] = gatherResults(
             [maybeDeferred(p.stopListening) for p in ports]
         )
+
+        def closeConnections(result: object) -> Deferred[object]:
+            closed = self._site.closeConnections(self._shutdownTimeout)
+            return closed.addCallback(lambda _: result)
+
+        d.addBoth(closeConnections)
 
         def closeLog(result: object) -> object:
             self._accessLog.close()

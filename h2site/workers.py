@@ -55,6 +55,10 @@ _FIRST_LISTEN_FD = 4
 #: How long stopping workers may take before they are killed.
 STOP_TIMEOUT = 30.0
 
+#: How much longer than its connections' shutdown timeout a worker may take
+#: to stop before it is killed.
+STOP_MARGIN = 5.0
+
 
 def restartDelay(failures: int) -> float:
     """
@@ -149,12 +153,14 @@ class WorkerSupervisor(service.Service):
         listen: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
         notifier: Notifier,
         reactor: Any,
+        stopTimeout: float = STOP_TIMEOUT,
     ) -> None:
         self._count = count
         self._argv = list(argv)
         self._listen = listen
         self._notifier = notifier
         self._reactor = reactor
+        self._stopTimeout = stopTimeout
         self._ports: list[IListeningPort] = []
         #: For each listener, the socket each worker slot accepts from.
         self._sockets: list[list[socket.socket]] = []
@@ -312,7 +318,7 @@ class WorkerSupervisor(service.Service):
             waits.append(ended)
             if worker.transport is not None:
                 worker.transport.signalProcess("TERM")
-        kill = self._reactor.callLater(STOP_TIMEOUT, self._killAll)
+        kill = self._reactor.callLater(self._stopTimeout, self._killAll)
         d: Deferred[Any] = DeferredList(waits)
 
         def done(result: object) -> object:

@@ -1,0 +1,150 @@
+"""
+Tests for L{h2site.hints}: 103 Early Hints over h2site's HTTP/2 and HTTP/1.1
+connections (in memory, through the real C{Site}; see L{tests.test_http2}).
+"""
+
+from __future__ import annotations
+
+from h2.events import InformationalResponseReceived, ResponseReceived
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.test.requesthelper import DummyRequest
+
+from h2site.hints import sendEarlyHints
+
+from .test_http2 import Harness
+
+_LINKS: list[str | bytes] = [
+    "</static/app.css>; rel=preload; as=style",
+    b"</static/main.mjs>; rel=modulepreload",
+]
+
+
+class HTTP2Tests(SynchronousTestCase):
+    """
+    Over HTTP/2, each call is a HEADERS frame with C{:status 103}.
+    """
+
+    def test_beforeResponse(self) -> None:
+        """
+        The hints arrive before the final response, one C{link} field per
+        link, in order; a second call sends a second 103.
+        """
+        h = Harness()
+        h.request("/slow")
+        request = h.slow.waiting[0]
+        self.assertTrue(sendEarlyHints(request, _LINKS))
+        self.assertTrue(sendEarlyHints(request, _LINKS[:1]))
+        request.setHeader(b"link", b"</static/app.css>; rel=preload; as=style")
+        request.write(b"page")
+        request.finish()
+        h.clock.advance(0)
+        events = [
+            e
+            for e in h.receive()
+            if isinstance(e, InformationalResponseReceived | ResponseReceived)
+        ]
+        self.assertEqual(
+            [type(e) for e in events],
+            [InformationalResponseReceived] * 2 + [ResponseReceived],
+        )
+        first = events[0].headers
+        self.assertEqual(first[0], (b":status", b"103"))
+        self.assertEqual(
+            [v for k, v in first if k == b"link"],
+            [
+                b"</static/app.css>; rel=preload; as=style",
+                b"</static/main.mjs>; rel=modulepreload",
+            ],
+        )
+
+    def test_tooLate(self) -> None:
+        """
+        Once the response has started, nothing is sent.
+        """
+        h = Harness()
+        h.request("/slow")
+        request = h.slow.waiting[0]
+        request.write(b"page")
+        self.assertFalse(sendEarlyHints(request, _LINKS))
+
+    def test_clientGone(self) -> None:
+        """
+        After the client has gone, nothing is sent.
+        """
+        h = Harness()
+        h.request("/slow")
+        request = h.slow.waiting[0]
+        request.notifyFinish().addErrback(lambda _: None)
+        h.lose()
+        self.assertFalse(sendEarlyHints(request, _LINKS))
+
+
+class HTTP11Tests(SynchronousTestCase):
+    """
+    Over HTTP/1.1, a raw 103 response precedes the final one; HTTP/1.0
+    clients get none.
+    """
+
+    def test_http11(self) -> None:
+        """
+        C{HTTP/1.1 103 Early Hints} with the C{Link} lines comes first.
+        """
+        h = Harness(protocol=None)
+        h.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        request = h.slow.waiting[0]
+        self.assertTrue(sendEarlyHints(request, _LINKS))
+        request.finish()
+        self.assertTrue(
+            h.transport.value().startswith(
+                b"HTTP/1.1 103 Early Hints\r\n"
+                b"Link: </static/app.css>; rel=preload; as=style\r\n"
+                b"Link: </static/main.mjs>; rel=modulepreload\r\n\r\n"
+                b"HTTP/1.1 200 OK\r\n"
+            ),
+            h.transport.value(),
+        )
+
+    def test_http10(self) -> None:
+        """
+        HTTP/1.0 has no 1xx responses: nothing is sent.
+        """
+        h = Harness(protocol=None)
+        h.send(b"GET /slow HTTP/1.0\r\nHost: x\r\n\r\n")
+        request = h.slow.waiting[0]
+        self.assertFalse(sendEarlyHints(request, _LINKS))
+        request.finish()
+        self.assertTrue(h.transport.value().startswith(b"HTTP/1.0 200 OK\r\n"))
+
+
+class ContractTests(SynchronousTestCase):
+    """
+    What L{sendEarlyHints} refuses.
+    """
+
+    def test_headerInjection(self) -> None:
+        """
+        A value holding CR, LF or NUL raises L{ValueError} and sends nothing.
+        """
+        h = Harness(protocol=None)
+        h.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        request = h.slow.waiting[0]
+        for bad in ["</a>\r\nSet-Cookie: x=1", "</a>\n", b"</a>\x00"]:
+            self.assertRaises(ValueError, sendEarlyHints, request, [bad])
+        self.assertEqual(h.transport.value(), b"")
+
+    def test_noLinks(self) -> None:
+        """
+        No links, no 103.
+        """
+        h = Harness()
+        h.request("/slow")
+        self.assertFalse(sendEarlyHints(h.slow.waiting[0], []))
+
+    def test_otherChannels(self) -> None:
+        """
+        A request on a channel that cannot send 1xx (here Twisted's test
+        request) gets nothing, without error.
+        """
+        request = DummyRequest([b""])
+        request.clientproto = b"HTTP/1.1"
+        self.assertFalse(sendEarlyHints(request, _LINKS))
