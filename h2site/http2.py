@@ -24,13 +24,20 @@ L{H2Connection} keeps the C{h2} state machine and replaces the plumbing:
  - frames that do no useful work spend a per-connection budget; an empty
    budget ends the connection with GOAWAY C{ENHANCE_YOUR_CALM}.
 
+Where C{h2} costs most per request, this module does the work itself, and C{h2}
+still holds the connection's and streams' state: request headers are checked
+in one pass (L{checkRequestHeaders}), response headers are encoded without
+the HPACK dynamic table (L{FieldEncoder}), and DATA frames other than a
+response's last are framed here, charging C{h2}'s flow-control windows.
+
 Requests stay ordinary C{twisted.web} requests: each stream is the
 C{channel} of one L{twisted.web.server.Request}.
 
 This is the only h2site module that reaches into Twisted's private HTTP
 machinery (the ALPN protocol switch, L{HTTPChannel}'s request queue and
 persistence flag, and the pull-to-push producer adapter); everything else uses
-public APIs.
+public APIs.  It also extends C{h2}'s frame buffer, whose internals it relies
+on (C{h2} 4.x).
 """
 
 from __future__ import annotations
