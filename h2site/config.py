@@ -18,6 +18,7 @@ from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
 from .errors import ConfigError
 from .filestore import Limits
 from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy, parseHeaderOption
+from .hintpolicy import PreloadSettings
 from .tls import utcNow
 
 __all__ = [
@@ -65,6 +66,7 @@ class Config:
     @ivar workers: how many serving processes.
     @ivar shutdownTimeout: seconds open connections get to finish their
         responses when h2site stops, before they are cut.
+    @ivar preload: what pages announce (C{Link} headers, 103 Early Hints).
     """
 
     siteDir: str
@@ -82,6 +84,7 @@ class Config:
     healthPath: str | None = None
     workers: int = 1
     shutdownTimeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    preload: PreloadSettings = field(default_factory=PreloadSettings)
 
 
 def checkSiteDir(siteDir: str) -> str:
@@ -254,6 +257,7 @@ def buildConfig(
     healthPath: str | None = None,
     workers: str = "1",
     shutdownTimeout: str = str(DEFAULT_SHUTDOWN_TIMEOUT),
+    preload: PreloadSettings | None = None,
 ) -> Config:
     """
     Check the options and build the L{Config}.
@@ -272,7 +276,7 @@ def buildConfig(
     if ports or tlsFiles is not None:
         listen = tuple(parseListen(p) for p in ports or [DEFAULT_PLAIN_PORT])
         if tlsFiles is not None:
-            listen = wrapInTLS(listen, tlsFiles, tlsFiles.load())
+            listen = wrapInTLS(listen, tlsFiles)
     else:
         keyPath, certPath, _ = ensureDevCertificate(stateDirectory(environ), utcNow())
         devCertificate = str(certPath)
@@ -336,4 +340,5 @@ def buildConfig(
         accessLogFormat=accessLogFormat,
         healthPath=healthPath,
         shutdownTimeout=parseShutdownTimeout(shutdownTimeout),
+        preload=preload if preload is not None else PreloadSettings(),
     )

@@ -28,7 +28,7 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 
 from .accesslog import AccessLog
-from .endpoints import ListenSpec
+from .endpoints import ListenSpec, Signature, TLSFiles, fileSignature
 from .errors import ConfigError
 from .sdnotify import Notifier, monotonicUsec, watchdogInterval
 from .site import H2Site
@@ -41,31 +41,11 @@ _log = Logger(namespace="h2site")
 #: How often certificate files are checked for changes (certbot renewals).
 CERTIFICATE_CHECK_INTERVAL = 5.0
 
-_Signature = tuple[tuple[int, int, int] | None, ...]
-
-
-def fileSignature(paths: Sequence[str]) -> _Signature:
-    """
-    What identifies the current contents of some files without reading them:
-    inode, size and modification time of each (L{None} if missing).  certbot
-    replaces files by renaming, which changes the inode even when the size
-    and second-resolution time do not.
-    """
-    result: list[tuple[int, int, int] | None] = []
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except OSError:
-            result.append(None)
-        else:
-            result.append((st.st_ino, st.st_size, st.st_mtime_ns))
-    return tuple(result)
-
 
 @dataclass(frozen=True)
 class _Loaded:
     root: Resource
-    tls: tuple[KeyAndChain | None, ...]
+    tls: tuple[tuple[Signature, KeyAndChain] | None, ...]
 
 
 class ControlService(service.Service):
@@ -102,11 +82,18 @@ class ControlService(service.Service):
         self._again = False
         self._loops: list[LoopingCall] = []
         self._previous: dict[int, Any] = {}
-        self._signatures: list[_Signature] = []
+        self._signatures: list[Signature] = []
 
     @staticmethod
-    def _signatureOf(spec: ListenSpec) -> _Signature:
-        return fileSignature(spec.tlsFiles.paths()) if spec.tlsFiles else ()
+    def _signatureOf(spec: ListenSpec) -> Signature:
+        return spec.tlsFiles.signature() if spec.tlsFiles else ()
+
+    @staticmethod
+    def _read(files: TLSFiles) -> tuple[Signature, KeyAndChain]:
+        # The signature is taken before reading: a change that lands while
+        # the files are read is then seen by the next check.
+        signature = files.signature()
+        return signature, files.load()
 
     # Lifecycle.
 
@@ -120,8 +107,9 @@ class ControlService(service.Service):
 
     def startService(self) -> None:
         super().startService()
-        # The listeners filled in their TLS settings as they started.
-        self._signatures = [self._signatureOf(spec) for spec, _ in self._tls]
+        # The listeners filled in their TLS settings as they started; each
+        # spec knows what its files were like just before they were read.
+        self._signatures = [spec.tlsSignature for spec, _ in self._tls]
         if any(spec.tlsFiles for spec, _ in self._tls):
             self._startLoop(self.checkCertificates, CERTIFICATE_CHECK_INTERVAL)
         interval = watchdogInterval(self._environ, os.getpid())
@@ -185,17 +173,18 @@ class ControlService(service.Service):
     def _load(self) -> _Loaded:
         root = self._build()
         tls = tuple(
-            spec.tlsFiles.load() if spec.tlsFiles else None for spec, _ in self._tls
+            self._read(spec.tlsFiles) if spec.tlsFiles else None
+            for spec, _ in self._tls
         )
         return _Loaded(root=root, tls=tls)
 
     def _swap(self, loaded: _Loaded) -> None:
         self._site.resource = loaded.root
-        for index, ((spec, creator), material) in enumerate(
+        for index, ((spec, creator), read) in enumerate(
             zip(self._tls, loaded.tls, strict=True)
         ):
-            if material is not None:
-                self._replaceCertificate(index, spec, creator, material)
+            if read is not None:
+                self._replaceCertificate(index, spec, creator, *read)
         _log.info("reloaded; now serving the new version")
 
     def _reloadFailed(self, failure: Failure) -> None:
@@ -221,9 +210,10 @@ class ControlService(service.Service):
         index: int,
         spec: ListenSpec,
         creator: ReloadableTLS,
+        signature: Signature,
         material: KeyAndChain,
     ) -> None:
-        self._signatures[index] = self._signatureOf(spec)
+        self._signatures[index] = signature
         if material.certificate == creator.material.certificate:
             return
         creator.replace(material)
@@ -246,7 +236,7 @@ class ControlService(service.Service):
             if signature == self._signatures[index]:
                 continue
             try:
-                material = spec.tlsFiles.load()
+                signature, material = self._read(spec.tlsFiles)
             except ConfigError as e:
                 _log.warn(
                     "certificate files for {description} changed but do not "
@@ -255,7 +245,7 @@ class ControlService(service.Service):
                     error=str(e),
                 )
                 continue
-            self._replaceCertificate(index, spec, creator, material)
+            self._replaceCertificate(index, spec, creator, signature, material)
 
     # Logs.
 

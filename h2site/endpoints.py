@@ -42,6 +42,27 @@ _SSL_POSITIONAL = (
 )
 
 
+Signature = tuple[tuple[int, int, int] | None, ...]
+
+
+def fileSignature(paths: Sequence[str]) -> Signature:
+    """
+    What identifies the current contents of some files without reading them:
+    inode, size and modification time of each (L{None} if missing).  certbot
+    replaces files by renaming, which changes the inode even when the size
+    and second-resolution time do not.
+    """
+    result: list[tuple[int, int, int] | None] = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            result.append(None)
+        else:
+            result.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(result)
+
+
 @dataclass(frozen=True)
 class ListenSpec:
     """
@@ -53,12 +74,15 @@ class ListenSpec:
         for a plain-text listener.
     @ivar tlsFiles: where C{tls} was read from (key, certificate, chain), so
         a reload can read them again.
+    @ivar tlsSignature: L{fileSignature} of those files taken just before
+        they were read, so a renewal that lands after is noticed.
     """
 
     description: str
     plain: str
     tls: KeyAndChain | None
     tlsFiles: TLSFiles | None = None
+    tlsSignature: Signature = ()
 
     @property
     def kind(self) -> str:
@@ -89,6 +113,12 @@ class TLSFiles:
 
     def paths(self) -> tuple[str, ...]:
         return (self.key, self.cert) + ((self.chain,) if self.chain else ())
+
+    def signature(self) -> Signature:
+        """
+        The L{fileSignature} of these files now.
+        """
+        return fileSignature(self.paths())
 
 
 def splitDescription(description: str) -> tuple[list[str], dict[str, str]]:
@@ -183,6 +213,7 @@ def parseListen(description: str) -> ListenSpec:
         if kwargs.get("extraCertChain")
         else None,
     )
+    signature = files.signature()
     material = loadKeyAndChain(
         privateKey, kwargs.get("certKey", privateKey), kwargs.get("extraCertChain")
     )
@@ -190,7 +221,11 @@ def parseListen(description: str) -> ListenSpec:
     if kwargs.get("interface"):
         plain += f":interface={escape(kwargs['interface'])}"
     return ListenSpec(
-        description=description, plain=plain, tls=material, tlsFiles=files
+        description=description,
+        plain=plain,
+        tls=material,
+        tlsFiles=files,
+        tlsSignature=signature,
     )
 
 
@@ -198,9 +233,7 @@ def parseListen(description: str) -> ListenSpec:
 WRAPPABLE = frozenset({"tcp", "tcp6", "unix", "systemd"})
 
 
-def wrapInTLS(
-    specs: Sequence[ListenSpec], files: TLSFiles, material: KeyAndChain
-) -> tuple[ListenSpec, ...]:
+def wrapInTLS(specs: Sequence[ListenSpec], files: TLSFiles) -> tuple[ListenSpec, ...]:
     """
     Put TLS (from C{--tls-cert}/C{--tls-key}) on every listener that is not
     TLS already and carries a byte stream: C{tcp:}, C{unix:}, C{systemd:}.
@@ -208,8 +241,10 @@ def wrapInTLS(
     @raise ConfigError: if no listener can take it, since the options would
         then silently do nothing.
     """
+    signature = files.signature()
+    material = files.load()
     wrapped = tuple(
-        replace(spec, tls=material, tlsFiles=files)
+        replace(spec, tls=material, tlsFiles=files, tlsSignature=signature)
         if spec.tls is None and spec.kind in WRAPPABLE
         else spec
         for spec in specs

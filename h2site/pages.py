@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -25,8 +25,10 @@ from .preload import findAssets, linkHeaderValues
 
 __all__ = [
     "NOT_FOUND_TEMPLATE",
+    "FindLinks",
     "RenderedPage",
     "StaticURL",
+    "pageLinks",
     "renderPages",
     "routeForTemplate",
     "staticURLFactory",
@@ -35,6 +37,17 @@ __all__ = [
 NOT_FOUND_TEMPLATE = "404.html"
 
 StaticURL = Callable[[str], str]
+
+#: Given a rendered page's HTML and URL, the C{Link} header values to send
+#: with it.
+FindLinks = Callable[[str, str], Sequence[str]]
+
+
+def pageLinks(html: str, url: str) -> Sequence[str]:
+    """
+    The page's own assets only, for callers with no asset graph.
+    """
+    return linkHeaderValues(findAssets(html, url))
 
 
 @dataclass(frozen=True)
@@ -121,7 +134,9 @@ def _environment(templatesDir: str, staticURL: StaticURL) -> jinja2.Environment:
     return env
 
 
-def _render(env: jinja2.Environment, name: str, url: str) -> RenderedPage:
+def _render(
+    env: jinja2.Environment, name: str, url: str, findLinks: FindLinks
+) -> RenderedPage:
     try:
         html = env.get_template(name).render(page_url=url)
     except jinja2.TemplateSyntaxError as e:
@@ -136,15 +151,18 @@ def _render(env: jinja2.Environment, name: str, url: str) -> RenderedPage:
         url=url,
         template=name,
         body=html.encode("utf-8"),
-        links=tuple(linkHeaderValues(findAssets(html, url))),
+        links=tuple(findLinks(html, url)),
     )
 
 
 def renderPages(
-    templatesDir: str, staticURL: StaticURL
+    templatesDir: str, staticURL: StaticURL, findLinks: FindLinks = pageLinks
 ) -> tuple[dict[str, RenderedPage], RenderedPage | None]:
     """
     Render every served template, and the not-found page if there is one.
+
+    @param findLinks: works out each page's C{Link} header values once, here,
+        so that serving a page costs no discovery.
 
     @return: the pages by URL path, and the rendered C{404.html} or L{None}.
     @raise ConfigError: naming the template (and line) that failed.
@@ -154,8 +172,8 @@ def renderPages(
     for name in sorted(env.list_templates()):
         url = routeForTemplate(name)
         if url is not None:
-            pages[url] = _render(env, name, url)
+            pages[url] = _render(env, name, url, findLinks)
     notFound = None
     if os.path.isfile(os.path.join(templatesDir, NOT_FOUND_TEMPLATE)):
-        notFound = _render(env, NOT_FOUND_TEMPLATE, "/404")
+        notFound = _render(env, NOT_FOUND_TEMPLATE, "/404", findLinks)
     return pages, notFound

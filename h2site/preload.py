@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-__all__ = ["Asset", "findAssets", "linkHeaderValue", "linkHeaderValues"]
+__all__ = [
+    "Asset",
+    "findAssets",
+    "linkHeaderValue",
+    "linkHeaderValues",
+    "resolveURL",
+]
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class Asset:
     @ivar crossorigin: L{None}, C{"anonymous"} or C{"use-credentials"}; it must
         match the page's own request or the preloaded response is not reused.
     @ivar media: Media query limiting when the asset is needed, if any.
+    @ivar fetchpriority: C{"high"} or C{"low"} when the page asks for that
+        priority, so the early fetch gets it too.
     """
 
     url: str
@@ -36,6 +44,7 @@ class Asset:
     type: str | None = None
     crossorigin: str | None = None
     media: str | None = None
+    fetchpriority: str | None = None
 
 
 # HTML's "ASCII whitespace", which is what it strips around attribute values.
@@ -162,6 +171,22 @@ def _resolve(base: str, reference: str) -> str | None:
     return _percentEncode(url)
 
 
+def resolveURL(base: str, reference: str) -> str | None:
+    """
+    Resolve a reference (from a page, a stylesheet or a module) the way the
+    browser will, keeping only same-origin results.
+
+    @param base: The URL of the document the reference is in: an absolute
+        path, perhaps with a query (which a relative reference replaces).
+    @param reference: The reference as written (after the document's own
+        unescaping, e.g. of HTML entities or CSS escapes).
+    @return: Absolute path plus query, percent-encoded as the browser will
+        request it, or L{None} if the reference is empty or does not stay on
+        this origin (another host, or a scheme such as C{data:}).
+    """
+    return _resolve(base, reference)
+
+
 def _tokens(value: str | None) -> frozenset[str]:
     """
     Split a space-separated, case-insensitive token list such as C{rel}.
@@ -189,6 +214,14 @@ def _media(value: str | None) -> str | None:
     if not media or _asciiLower(media) == "all":
         return None
     return media
+
+
+def _fetchpriority(attributes: dict[str, str | None]) -> str | None:
+    """
+    The C{fetchpriority} attribute's state, L{None} for C{auto} or invalid.
+    """
+    value = _asciiLower(_text(attributes.get("fetchpriority")) or "")
+    return value if value in ("high", "low") else None
 
 
 def _text(value: str | None) -> str | None:
@@ -234,6 +267,7 @@ class _AssetParser(HTMLParser):
         self._base = self._page
         self._sawBase = False
         self._templateDepth = 0
+        self._pictureDepth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         """
@@ -243,6 +277,8 @@ class _AssetParser(HTMLParser):
         if tag == "template":
             self._templateDepth += 1
             return
+        if tag == "picture":
+            self._pictureDepth += 1
         if tag in _RAW_TEXT:
             self.set_cdata_mode(tag)
             return
@@ -260,6 +296,8 @@ class _AssetParser(HTMLParser):
             self._linkElement(attributes)
         elif tag == "script":
             self._scriptElement(attributes)
+        elif tag == "img":
+            self._imageElement(attributes)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         """
@@ -287,6 +325,8 @@ class _AssetParser(HTMLParser):
         """
         if tag == "template" and self._templateDepth:
             self._templateDepth -= 1
+        elif tag == "picture" and self._pictureDepth:
+            self._pictureDepth -= 1
 
     def _baseElement(self, attributes: dict[str, str | None]) -> None:
         """
@@ -317,9 +357,25 @@ class _AssetParser(HTMLParser):
                 return
             if styleType is not None and _asciiLower(styleType) != "text/css":
                 return
-            self._add(href, "preload", "style", None, crossorigin, media)
+            self._add(
+                href,
+                "preload",
+                "style",
+                None,
+                crossorigin,
+                media,
+                _fetchpriority(attributes),
+            )
         elif "modulepreload" in rel:
-            self._add(href, "modulepreload", None, None, crossorigin, media)
+            self._add(
+                href,
+                "modulepreload",
+                None,
+                None,
+                crossorigin,
+                media,
+                _fetchpriority(attributes),
+            )
         elif "preload" in rel:
             as_ = _asciiLower(_text(attributes.get("as")) or "")
             # Browsers ignore a preload without a valid "as", and one with
@@ -331,7 +387,13 @@ class _AssetParser(HTMLParser):
             if as_ == "font" and crossorigin is None:
                 crossorigin = "anonymous"
             self._add(
-                href, "preload", as_, _text(attributes.get("type")), crossorigin, media
+                href,
+                "preload",
+                as_,
+                _text(attributes.get("type")),
+                crossorigin,
+                media,
+                _fetchpriority(attributes),
             )
         elif rel & _ICON_RELS:
             self._add(
@@ -348,10 +410,31 @@ class _AssetParser(HTMLParser):
             return
         kind = _scriptKind(attributes)
         crossorigin = _crossorigin(attributes)
+        priority = _fetchpriority(attributes)
         if kind == "module":
-            self._add(src, "modulepreload", None, None, crossorigin, None)
+            self._add(src, "modulepreload", None, None, crossorigin, None, priority)
         elif kind == "classic" and "nomodule" not in attributes:
-            self._add(src, "preload", "script", None, crossorigin, None)
+            self._add(src, "preload", "script", None, crossorigin, None, priority)
+
+    def _imageElement(self, attributes: dict[str, str | None]) -> None:
+        """
+        An image the page marks C{fetchpriority=high}, typically its largest
+        one, the browser otherwise finds only once it parses that far.
+
+        Only a plain C{src}: with C{srcset} or inside C{<picture>} the
+        browser picks the source by viewport and format, and a lazy image
+        is not wanted early.
+        """
+        src = attributes.get("src")
+        if (
+            src is None
+            or _fetchpriority(attributes) != "high"
+            or self._pictureDepth
+            or "srcset" in attributes
+            or _asciiLower(_text(attributes.get("loading")) or "") == "lazy"
+        ):
+            return
+        self._add(src, "preload", "image", None, _crossorigin(attributes), None, "high")
 
     def _add(
         self,
@@ -361,6 +444,7 @@ class _AssetParser(HTMLParser):
         type: str | None,
         crossorigin: str | None,
         media: str | None,
+        fetchpriority: str | None = None,
     ) -> None:
         """
         Record an asset unless it is unusable, the page itself or a repeat.
@@ -369,13 +453,16 @@ class _AssetParser(HTMLParser):
         if url is None or url == self._page or url in self._seen:
             return
         self._seen.add(url)
-        self.assets.append(Asset(url, rel, as_, type, crossorigin, media))
+        self.assets.append(
+            Asset(url, rel, as_, type, crossorigin, media, fetchpriority)
+        )
 
 
 def findAssets(html: str, pageURL: str) -> list[Asset]:
     """
-    Find the same-origin stylesheets, scripts, modules, explicit preloads and
-    icons a page references, so they can be announced before the page body.
+    Find the same-origin stylesheets, scripts, modules, explicit preloads,
+    icons and high-priority images a page references, so they can be
+    announced before the page body.
 
     Never raises: from malformed or truncated markup it returns whatever it
     found, since a missing hint only costs a little latency.
@@ -421,7 +508,7 @@ def linkHeaderValue(asset: Asset) -> str:
 
     @param asset: The asset to announce.
     @return: The header value, parameters in the order rel, as, type,
-        crossorigin, media.
+        crossorigin, media, fetchpriority.
     """
     parts = [f"<{_percentEncode(asset.url)}>", _parameter("rel", asset.rel)]
     if asset.as_:
@@ -435,6 +522,8 @@ def linkHeaderValue(asset: Asset) -> str:
             parts.append("crossorigin")
     if asset.media:
         parts.append(_parameter("media", asset.media, alwaysQuote=True))
+    if asset.fetchpriority:
+        parts.append(_parameter("fetchpriority", asset.fetchpriority))
     return "; ".join(parts)
 
 

@@ -7,7 +7,7 @@ C{Site} that serves it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
@@ -15,14 +15,22 @@ from twisted.web import http, resource, server
 from twisted.web.server import Request
 
 from .accesslog import TimedRequest
+from .assetfiles import StaticAssetFiles
+from .assetgraph import AssetGraph
 from .delivery import respond
 from .filestore import FileStore, Representation, representationFromBytes
 from .headers import HeaderPolicy
+from .hintpolicy import EarlyHintsMode, PreloadSettings, earlyHintsAllowed, isNavigation
 from .http2 import ConnectionLimits, ConnectionPool, buildProtocol
 from .pages import RenderedPage, renderPages, staticURLFactory
+from .preload import linkHeaderValues
 from .static import REVALIDATE, StaticRoot
 
-__all__ = ["H2Site", "PageResource", "SiteRoot", "buildResource"]
+__all__ = ["H2Site", "PageResource", "SendEarlyHints", "SiteRoot", "buildResource"]
+
+#: Sends a C{103 Early Hints} response with these C{Link} values ahead of
+#: the final response to a request.
+SendEarlyHints = Callable[[Request, Sequence[bytes]], object]
 
 _HTML = "text/html; charset=utf-8"
 
@@ -39,17 +47,28 @@ _DEFAULT_NOT_FOUND = RenderedPage(
 
 class PageResource(resource.Resource):
     """
-    A page rendered at start-up, sent as it is with its C{Link} headers,
+    A page rendered at start-up, sent as it is with its C{Link} header,
     compressed in advance, with a strong C{ETag} and C{no-cache}: a page's
     URL never changes, so browsers revalidate it and get a 304 while it is
-    the same.
+    the same.  For a navigation, when allowed, a C{103 Early Hints} with the
+    same links goes first.
     """
 
     isLeaf = True
 
     def __init__(
-        self, page: RenderedPage, clock: IReactorTime, code: int = 200
+        self,
+        page: RenderedPage,
+        clock: IReactorTime,
+        code: int = 200,
+        earlyHints: EarlyHintsMode = "off",
+        sendEarlyHints: SendEarlyHints | None = None,
     ) -> None:
+        """
+        @param earlyHints: when to send a C{103}; C{"off"} unless
+            C{sendEarlyHints} is given.
+        @param sendEarlyHints: what sends it.
+        """
         super().__init__()
         self._page = page
         self._code = code
@@ -57,15 +76,44 @@ class PageResource(resource.Resource):
         self._representation: Representation = representationFromBytes(
             page.body, _HTML, None
         )
-        self._links = [(b"link", link.encode("ascii")) for link in page.links]
+        # One field, the values joined by commas (RFC 8288 allows either):
+        # each header field costs HPACK and h2 work per response, nine of
+        # them cost as much as the rest of the response, and browsers read
+        # the joined form the same.
+        self._links = [", ".join(page.links).encode("ascii")] if page.links else []
+        self._earlyHints: EarlyHintsMode = (
+            earlyHints if sendEarlyHints is not None else "off"
+        )
+        self._sendEarlyHints = sendEarlyHints
+
+    def _hintEarly(self, request: Request) -> None:
+        """
+        Send the C{103} if this is a navigation over an allowed protocol.
+        """
+        if (
+            self._sendEarlyHints is None
+            or request.method != b"GET"
+            or not earlyHintsAllowed(self._earlyHints, request.clientproto)
+            or not isNavigation(
+                request.getHeader(b"sec-fetch-mode"), request.getHeader(b"accept")
+            )
+        ):
+            return
+        self._sendEarlyHints(request, self._links)
 
     def render_GET(self, request: Request) -> int:
+        if self._links:
+            self._hintEarly(request)
+            # Set here rather than passed to respond(), which adds its extra
+            # headers to full responses only: a 304 carries the links too
+            # (RFC 9110 15.4.5 lets it, and browsers act on them).
+            request.responseHeaders.setRawHeaders(b"link", self._links)
         return respond(
             request,
             self._representation,
             REVALIDATE,
             self._clock,
-            self._links,
+            (),
             self._code,
         )
 
@@ -103,25 +151,52 @@ class SiteRoot(resource.Resource):
         return self._notFound.render(request)  # type: ignore[no-any-return]
 
 
-def buildResource(siteDir: str, clock: IReactorTime, store: FileStore) -> SiteRoot:
+def _noLinks(html: str, url: str) -> Sequence[str]:
+    return ()
+
+
+def buildResource(
+    siteDir: str,
+    clock: IReactorTime,
+    store: FileStore,
+    preload: PreloadSettings | None = None,
+    sendEarlyHints: SendEarlyHints | None = None,
+) -> SiteRoot:
     """
-    Index the static files, render the site in C{siteDir} and build its
-    resource tree.
+    Index the static files, render the site in C{siteDir}, work out each
+    page's assets (reading the static files they reference, once), and
+    build its resource tree.
 
     @param store: the (empty) index of C{siteDir}'s static folder; built
         here, before the pages, whose C{static_url()} reads it.
+    @param preload: what pages announce; the defaults when L{None}.
+    @param sendEarlyHints: sends C{103} responses, where the settings allow.
     @raise h2site.errors.ConfigError: if a template fails to render.
     """
+    if preload is None:
+        preload = PreloadSettings()
     store.build()
     staticDir = os.path.join(siteDir, "static")
     hasStatic = os.path.isdir(staticDir)
+    graph = AssetGraph(
+        StaticAssetFiles(staticDir if hasStatic else None), preload.limits
+    )
+
+    def findLinks(html: str, url: str) -> Sequence[str]:
+        return linkHeaderValues(graph.assets(html, url)[0])
+
     pages, notFoundPage = renderPages(
         os.path.join(siteDir, "templates"),
         staticURLFactory(staticDir if hasStatic else None, version=store.version),
+        findLinks if preload.enabled else _noLinks,
     )
-    notFound = PageResource(notFoundPage or _DEFAULT_NOT_FOUND, clock, code=404)
+
+    def page(rendered: RenderedPage, code: int = 200) -> PageResource:
+        return PageResource(rendered, clock, code, preload.earlyHints, sendEarlyHints)
+
+    notFound = page(notFoundPage or _DEFAULT_NOT_FOUND, code=404)
     return SiteRoot(
-        {url: PageResource(page, clock) for url, page in pages.items()},
+        {url: page(rendered) for url, rendered in pages.items()},
         StaticRoot(store, notFound, clock),
         notFound,
     )

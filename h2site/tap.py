@@ -27,6 +27,8 @@ from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
 from .filestore import FileStore, Limits, StoredFile
 from .headers import DEFAULT_HSTS_MAX_AGE, HeaderPolicy, buildHeaderPolicy
+from .hintpolicy import preloadSettings
+from .hints import sendEarlyHints
 from .redirect import RedirectResource, RedirectService, configuredPort
 from .sdnotify import Notifier
 from .service import ListeningService
@@ -137,6 +139,35 @@ class Options(usage.Options):
             "On stop, give open connections this many seconds to finish the "
             "responses they are sending (HTTP/2 clients get GOAWAY at once).",
         ],
+        [
+            "early-hints",
+            None,
+            "h2",
+            "When to send a 103 Early Hints response (the page's preload links) "
+            "before a page a browser navigates to: off, h2 (over HTTP/2 only), "
+            "or all (HTTP/2 and HTTP/1.1; some old HTTP/1.1 clients mishandle it).",
+        ],
+        [
+            "preload-depth",
+            None,
+            None,
+            "How many levels of references below a page's own assets to follow "
+            "(stylesheet imports, fonts, images, module imports); 0 to 32, "
+            "default 8.",
+        ],
+        [
+            "preload-max-links",
+            None,
+            None,
+            "At most this many preload links per page (1 to 256, default 32).",
+        ],
+        [
+            "preload-max-header-bytes",
+            None,
+            None,
+            "At most this many bytes of Link header per page (128 to 65536, "
+            "default 8192).",
+        ],
     ]
 
     config: Config
@@ -149,6 +180,20 @@ class Options(usage.Options):
         self["header"] = []
         self["redirect"] = []
         self.argv = []
+        self["preload"] = True
+
+    def opt_preload(self) -> None:
+        """
+        Announce each page's assets, found in the page and followed through
+        its stylesheets and modules, in Link headers (the default).
+        """
+        self["preload"] = True
+
+    def opt_no_preload(self) -> None:
+        """
+        Send pages without Link preload headers or 103 Early Hints.
+        """
+        self["preload"] = False
 
     @_helpText
     def opt_header(self, header: str) -> None:
@@ -199,6 +244,13 @@ class Options(usage.Options):
                 memoryFileMax=self["static-memory-file"],
                 memoryTotalMax=self["static-memory"],
                 shutdownTimeout=self["shutdown-timeout"],
+                preload=preloadSettings(
+                    self["preload"],
+                    self["early-hints"],
+                    self["preload-depth"],
+                    self["preload-max-links"],
+                    self["preload-max-header-bytes"],
+                ),
             )
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
@@ -261,7 +313,9 @@ def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
             runInThread,
             cache=cache,
         )
-        return buildResource(config.siteDir, reactor, store)
+        return buildResource(
+            config.siteDir, reactor, store, config.preload, sendEarlyHints
+        )
 
     return build
 
@@ -378,6 +432,7 @@ def makeService(options: Options) -> service.IService:
                 time.monotonic,
                 deferToThread,
             ),
+            config.preload,
         )
     except ConfigError as e:
         raise StartupError(str(e)) from None

@@ -440,6 +440,86 @@ class IconTests(SynchronousTestCase):
         )
 
 
+class ImageTests(SynchronousTestCase):
+    """
+    An C{<img fetchpriority=high>}, usually the page's largest image, is
+    announced with its priority.
+    """
+
+    def test_highPriority(self) -> None:
+        """
+        A plain C{src} image marked C{fetchpriority=high} (any case) is
+        preloaded as an image with that priority.
+        """
+        self.assertEqual(
+            findAssets('<img src="/hero.jpg" FetchPriority=" HIGH " alt="">', "/"),
+            [Asset("/hero.jpg", "preload", "image", fetchpriority="high")],
+        )
+
+    def test_crossorigin(self) -> None:
+        """
+        The image's CORS setting goes with it.
+        """
+        self.assertEqual(
+            findAssets('<img src="/a.png" fetchpriority=high crossorigin>', "/"),
+            [
+                Asset(
+                    "/a.png",
+                    "preload",
+                    "image",
+                    crossorigin="anonymous",
+                    fetchpriority="high",
+                )
+            ],
+        )
+
+    def test_others(self) -> None:
+        """
+        Other images are not announced: those without high priority (the
+        browser's own scanner finds them soon enough), lazy ones, ones whose
+        source the browser picks (C{srcset}, C{<picture>}), and ones in
+        templates.
+        """
+        html = (
+            '<img src="/plain.png">'
+            '<img src="/low.png" fetchpriority=low>'
+            '<img src="/auto.png" fetchpriority=auto>'
+            '<img src="/lazy.png" fetchpriority=high loading=lazy>'
+            '<img src="/set.png" srcset="/set2.png 2x" fetchpriority=high>'
+            '<picture><source srcset="/p.avif"><img src="/p.png" fetchpriority=high>'
+            "</picture>"
+            '<template><img src="/t.png" fetchpriority=high></template>'
+            '<img fetchpriority=high alt="no src">'
+        )
+        self.assertEqual(findAssets(html, "/"), [])
+
+    def test_afterPicture(self) -> None:
+        """
+        An image after a closed C{<picture>} is announced.
+        """
+        html = (
+            '<picture><img src="/p.png" fetchpriority=high></picture>'
+            '<img src="/after.png" fetchpriority=high>'
+        )
+        self.assertEqual(urls(html), ["/after.png"])
+
+    def test_priorityOnOtherElements(self) -> None:
+        """
+        C{fetchpriority} on stylesheets, scripts and preloads goes with them;
+        C{auto} and unknown values are no priority.
+        """
+        html = (
+            '<link rel=stylesheet href="/a.css" fetchpriority=low>'
+            '<script src="/s.js" fetchpriority=high></script>'
+            '<script type=module src="/m.mjs" fetchpriority=bogus></script>'
+            '<link rel=preload as=image href="/i.png" fetchpriority=high>'
+        )
+        self.assertEqual(
+            [asset.fetchpriority for asset in findAssets(html, "/")],
+            ["low", "high", None, "high"],
+        )
+
+
 class ResolutionTests(SynchronousTestCase):
     """
     References resolve against the page (or its C{<base>}) and only
@@ -1048,6 +1128,23 @@ _PAGE_URLS = st.one_of(
     st.sampled_from(["/", "/about", "/blog/post", "/blog/", "/a/b/c?x=1"]),
     st.text().map(lambda path: "/" + path),
 )
+
+
+class FetchPriorityHeaderTests(SynchronousTestCase):
+    """
+    The priority is the last link parameter.
+    """
+
+    def test_fetchpriority(self) -> None:
+        """
+        C{fetchpriority} follows the other parameters.
+        """
+        self.assertEqual(
+            linkHeaderValue(
+                Asset("/a.png", "preload", "image", media="print", fetchpriority="high")
+            ),
+            '</a.png>; rel=preload; as=image; media="print"; fetchpriority=high',
+        )
 
 
 class PropertyTests(SynchronousTestCase):

@@ -11,9 +11,11 @@ from pathlib import Path
 from twisted.application.service import MultiService
 from twisted.trial.unittest import SynchronousTestCase
 
+from h2site.assetgraph import Limits
 from h2site.control import ControlService
 from h2site.endpoints import escape
 from h2site.errors import StartupError
+from h2site.hintpolicy import PreloadSettings
 from h2site.service import ListeningService
 from h2site.site import H2Site, SiteRoot
 from h2site.tap import Options, makeService
@@ -235,6 +237,58 @@ class OptionsTests(SynchronousTestCase):
             "/nonexistent/a.log",
         )
         self.assertIn("folder '/nonexistent' does not exist", message)
+
+    def test_preloadDefaults(self) -> None:
+        """
+        By default pages announce their assets, with 103 over HTTP/2, within
+        the default limits.
+        """
+        options = self.parse("--site", str(self.site), "-p", "tcp:0")
+        self.assertEqual(options.config.preload, PreloadSettings())
+
+    def test_preloadOptions(self) -> None:
+        """
+        C{--no-preload}, C{--early-hints} and the limits reach the config;
+        C{--preload} after C{--no-preload} turns it back on.
+        """
+        options = self.parse(
+            "--site",
+            str(self.site),
+            "-p",
+            "tcp:0",
+            "--no-preload",
+            "--early-hints",
+            "all",
+            "--preload-depth",
+            "2",
+            "--preload-max-links",
+            "5",
+            "--preload-max-header-bytes",
+            "1000",
+        )
+        self.assertEqual(
+            options.config.preload,
+            PreloadSettings(
+                False, "all", Limits(maxLinks=5, maxHeaderBytes=1000, maxDepth=2)
+            ),
+        )
+        options = self.parse(
+            "--site", str(self.site), "-p", "tcp:0", "--no-preload", "--preload"
+        )
+        self.assertTrue(options.config.preload.enabled)
+
+    def test_badPreloadOptions(self) -> None:
+        """
+        A bad preload option is one line naming it.
+        """
+        for option, value, expected in [
+            ("--early-hints", "maybe", "--early-hints 'maybe' is not one of"),
+            ("--preload-depth", "99", "--preload-depth '99' is not a whole"),
+            ("--preload-max-links", "x", "--preload-max-links 'x'"),
+            ("--preload-max-header-bytes", "1", "--preload-max-header-bytes '1'"),
+        ]:
+            message = self.error("--site", str(self.site), "-p", "tcp:0", option, value)
+            self.assertIn(expected, message)
 
     def test_shutdownTimeout(self) -> None:
         """

@@ -1,0 +1,442 @@
+"""
+Benchmark preload: how long the demo site's home page takes to load in a real
+browser with latency, from h2site and from stock Twisted serving the same
+files; and what announcing the assets costs per request.
+
+Run from the repository root, with h2site installed in the current Python
+(and the C{test} extra, for selenium):
+
+    python benchmarks/preload_bench.py [--loads N] [--latency MS]
+
+Part 1, page load.  Headless Chromium (Debian's chromium and chromium-driver)
+loads C{/} with C{MS} milliseconds of latency emulated by DevTools
+(C{Network.emulateNetworkConditions}) on every request, in a fresh browser
+(fresh profile, fresh connections) for every load; the figure is the
+navigation's C{loadEventEnd}, the median of C{N} loads per server, servers
+taken in turn so that noise spreads evenly.  Two cache conditions:
+
+  - cache disabled (DevTools C{Network.setCacheDisabled}), as the issue asks.
+    Chromium keeps what a 103 Early Hints response preloads in the HTTP
+    cache, so with the cache disabled those preloads are fetched and thrown
+    away: this measures the C{Link} header alone;
+  - first visit: cache on but empty (the fresh profile), which is what a
+    real first visit is, and where Early Hints are used.  Only fully for
+    fingerprinted files, though: files the stylesheet and modules name
+    without a fingerprint are served C{no-cache} (see L{h2site.static}), so
+    Chromium revalidates the copy the 103 fetched, a round trip each.
+
+Servers, all with the same key and certificate (trusted by its SPKI hash, so
+Chromium caches as it would for a real certificate), serving the same bytes
+(h2site's rendered home page, written to a folder with the static files):
+
+  - h2site (the C{Link} header, and 103 Early Hints);
+  - h2site C{--no-preload};
+  - stock C{twistd web --path} on an C{ssl:} endpoint (HTTP/2 here: the
+    protocol each load used is printed);
+  - stock Twisted C{static.File} offering only HTTP/1.1.
+
+DevTools latency is added per request, not to connection set-up, so the
+HTTP/1.1 server's six connections cost it no extra round trips here: that
+flatters HTTP/1.1, not h2site.
+
+Part 2, cost per request.  h2load fetches a small page from h2site with
+preload on (every response carries the Link headers, and the requests say
+C{Sec-Fetch-Mode: navigate} so each gets a 103 where one can be sent) and
+with C{--no-preload}, alternately, and compares requests per second.
+
+Everything runs on this machine: timings are noisy when other work runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers import (
+    Certificates,
+    Server,
+    copySite,
+    makeCertificates,
+    makeSite,
+)
+
+HERE = Path(__file__).resolve().parent
+
+_NAVIGATION = """
+const nav = performance.getEntriesByType('navigation')[0];
+return nav ? {
+  load: nav.loadEventEnd,
+  protocol: nav.nextHopProtocol,
+  interim: nav.firstInterimResponseStart || 0,
+  resources: performance.getEntriesByType('resource').length,
+  earlyHints: performance.getEntriesByType('resource')
+    .filter((r) => r.initiatorType === 'early-hints').length,
+} : null;
+"""
+
+
+@dataclass
+class Process:
+    """
+    A server process whose output is read until it says where it listens.
+    """
+
+    command: list[str]
+    cwd: Path
+    pattern: str
+    process: subprocess.Popen[str] | None = None
+    port: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    def start(self, timeout: float = 60) -> Process:
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=self.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        found = threading.Event()
+
+        def read() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            for line in self.process.stdout:
+                self.lines.append(line)
+                match = re.search(self.pattern, line)
+                if match and not found.is_set():
+                    self.port = int(match.group(1))
+                    found.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not found.wait(timeout):
+            self.stop()
+            raise RuntimeError(
+                f"{self.command[:4]} did not start:\n" + "".join(self.lines)
+            )
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(30)
+
+
+def spkiHash(certificate: Path) -> str:
+    """
+    The base64 SHA-256 of a certificate's public key, for Chromium's
+    C{--ignore-certificate-errors-spki-list}.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = x509.load_pem_x509_certificate(certificate.read_bytes()).public_key()
+    der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
+
+
+def browserLoad(
+    url: str, latency: int, profile: Path, spki: str, cacheDisabled: bool
+) -> dict[str, Any]:
+    """
+    Load C{url} once in a fresh headless Chromium and return its navigation
+    timing summary.
+    """
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "chromium"
+    for flag in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        f"--ignore-certificate-errors-spki-list={spki}",
+    ]:
+        options.add_argument(flag)
+    browser = webdriver.Chrome(
+        options=options, service=Service(shutil.which("chromedriver"))
+    )
+    try:
+        browser.set_page_load_timeout(120)
+        browser.execute_cdp_cmd("Network.enable", {})
+        browser.execute_cdp_cmd(
+            "Network.setCacheDisabled", {"cacheDisabled": cacheDisabled}
+        )
+        browser.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": latency,
+                "downloadThroughput": -1,
+                "uploadThroughput": -1,
+            },
+        )
+        browser.get(url)
+        deadline = time.monotonic() + 60
+        while True:
+            result: dict[str, Any] | None = browser.execute_script(_NAVIGATION)
+            if result is not None and result["load"] > 0:
+                return result
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} never finished loading")
+            time.sleep(0.05)
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def h2site(tmp: Path, site: Path, certs: Certificates, *options: str) -> Server:
+    return Server(
+        args=["--site", str(site), "--port", certs.endpoint(), *options], cwd=tmp
+    ).start()
+
+
+def renderedFolder(tmp: Path, site: Path, server: Server, certs: Certificates) -> Path:
+    """
+    The home page as h2site sends it, with the static files, in a folder
+    stock Twisted can serve as it is.
+    """
+    import httpx
+
+    folder = tmp / "rendered"
+    shutil.copytree(site / "static", folder / "static")
+    with httpx.Client(verify=certs.sslContext()) as client:
+        body = client.get(server.url + "/").content
+    (folder / "index.html").write_bytes(body)
+    return folder
+
+
+def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
+    certs = makeCertificates(tmp / "certs")
+    spki = spkiHash(certs.cert)
+    site = copySite(tmp / "site")
+    running: list[Server | Process] = []
+    try:
+        preload = h2site(tmp, site, certs)
+        running.append(preload)
+        noPreload = h2site(tmp, site, certs, "--no-preload")
+        running.append(noPreload)
+        folder = renderedFolder(tmp, site, noPreload, certs)
+        stock = Process(
+            [
+                sys.executable,
+                "-m",
+                "twisted",
+                "web",
+                "--path",
+                str(folder),
+                "--listen",
+                f"ssl:port=0:interface=127.0.0.1:privateKey={certs.key}"
+                f":certKey={certs.cert}",
+            ],
+            tmp,
+            r"starting on (\d+)",
+        ).start()
+        running.append(stock)
+        stockHTTP11 = Process(
+            [
+                sys.executable,
+                str(HERE / "stock_twisted_http11.py"),
+                str(folder),
+                str(certs.key),
+                str(certs.cert),
+            ],
+            tmp,
+            r"listening on (\d+)",
+        ).start()
+        running.append(stockHTTP11)
+        servers: dict[str, Callable[[], str]] = {
+            "h2site": lambda: preload.url + "/",
+            "h2site --no-preload": lambda: noPreload.url + "/",
+            "stock twistd web --path (ssl:)": (
+                lambda: f"https://localhost:{stock.port}/"
+            ),
+            "stock Twisted static.File, HTTP/1.1": (
+                lambda: f"https://localhost:{stockHTTP11.port}/"
+            ),
+        }
+        conditions = {"cache disabled": True, "first visit (empty cache)": False}
+        samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for url in servers.values():  # warm-up, not counted
+            browserLoad(url(), args.latency, tmp / "profile", spki, True)
+        for _ in range(args.loads):
+            for condition, disabled in conditions.items():
+                for name, url in servers.items():
+                    samples.setdefault((condition, name), []).append(
+                        browserLoad(
+                            url(), args.latency, tmp / "profile", spki, disabled
+                        )
+                    )
+    finally:
+        for process in running:
+            process.stop()
+
+    print(
+        f"Demo site home page, headless Chromium, {args.latency} ms emulated "
+        f"latency per request, fresh browser per load, median of {args.loads}"
+    )
+    for condition in conditions:
+        print(f"{condition}:")
+        medians = {}
+        for name in servers:
+            results = samples[(condition, name)]
+            loads = [r["load"] for r in results]
+            medians[name] = statistics.median(loads)
+            protocols = "/".join(sorted({r["protocol"] for r in results}))
+            interim = sum(1 for r in results if r["interim"] > 0)
+            early = statistics.median(r["earlyHints"] for r in results)
+            print(
+                f"  {name:37} {medians[name]:5.0f} ms  (min {min(loads):.0f}, "
+                f"max {max(loads):.0f}; {protocols}; 103 in {interim}/"
+                f"{len(results)}; {early:.0f} of {results[0]['resources']} "
+                f"fetched by Early Hints)"
+            )
+        for name in servers:
+            if name != "h2site":
+                ratio = medians["h2site"] / medians[name]
+                print(f"  h2site / {name:37} {ratio:5.2f}x")
+
+
+def h2load(
+    url: str, requests: int, clients: int, streams: int, navigate: bool = False
+) -> float:
+    """
+    Requests per second h2load gets from C{url}; with C{navigate}, every
+    request says C{Sec-Fetch-Mode: navigate}, as a browser's page load does.
+    """
+    headers = ["-H", "sec-fetch-mode: navigate"] if navigate else []
+    out = subprocess.run(
+        [
+            "h2load",
+            "-n",
+            str(requests),
+            "-c",
+            str(clients),
+            "-m",
+            str(streams),
+            *headers,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    ).stdout
+    rps = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)
+    done = re.search(
+        r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", out
+    )
+    if rps is None or done is None or int(done.group(1)) != requests:
+        raise RuntimeError("h2load failed:\n" + out)
+    return float(rps.group(1))
+
+
+SMALL_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Small</title>
+<link rel="stylesheet" href="{{ static_url('css/app.css') }}">
+<script type="module" src="{{ static_url('js/main.mjs') }}"></script>
+<link rel="icon" href="{{ static_url('img/favicon.svg') }}" type="image/svg+xml">
+</head><body><p>A small page.</p></body></html>
+"""
+
+
+def perRequestCost(args: argparse.Namespace, tmp: Path) -> None:
+    certs = makeCertificates(tmp / "certs-small")
+    site = makeSite(tmp / "small", {"index.html": SMALL_PAGE}, {})
+    shutil.copytree(copySite(tmp / "demo-copy") / "static", site / "static")
+    on = h2site(tmp, site, certs)
+    off = h2site(tmp, site, certs, "--no-preload")
+    # (label, server, as a navigation)
+    runs = [
+        ("--no-preload", off, False),
+        ("preload on (Link header)", on, False),
+        ("preload on, navigations (Link + 103)", on, True),
+    ]
+    rates: dict[str, list[float]] = {label: [] for label, _, _ in runs}
+    try:
+        for _, server, navigate in runs:  # warm up
+            h2load(server.url + "/", 2000, args.clients, args.streams, navigate)
+        for _ in range(args.rounds):
+            for label, server, navigate in runs:
+                rates[label].append(
+                    h2load(
+                        server.url + "/",
+                        args.requests,
+                        args.clients,
+                        args.streams,
+                        navigate,
+                    )
+                )
+    finally:
+        on.stop()
+        off.stop()
+    print(
+        f"Small page over h2, h2load -n {args.requests} -c {args.clients} "
+        f"-m {args.streams}, median of {args.rounds} alternating runs"
+    )
+    base = statistics.median(rates["--no-preload"])
+    for label, results in rates.items():
+        median = statistics.median(results)
+        runsText = ", ".join(f"{r:.0f}" for r in results)
+        print(
+            f"  {label:38} {median:7.0f} req/s  ({median / base:.3f} of "
+            f"--no-preload; runs {runsText})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--loads", type=int, default=7)
+    parser.add_argument("--latency", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--streams", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--skip-h2load", action="store_true")
+    args = parser.parse_args()
+    missing = [p for p in ["chromium", "chromedriver", "h2load"] if not shutil.which(p)]
+    if missing:
+        sys.exit(
+            f"missing: {', '.join(missing)} "
+            "(apt-get install chromium chromium-driver nghttp2-client)"
+        )
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        if not args.skip_browser:
+            pageLoads(args, tmp)
+        if not args.skip_h2load:
+            perRequestCost(args, tmp)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+# -*- test-case-name: tests.test_hintpolicy -*-
+"""
+When a page response announces its assets: the C{Link} header always (with
+preload on), and a C{103 Early Hints} response first for navigations over
+the protocols the operator allows.
+
+Pure decisions on header values, so every rule is tested directly; the
+settings they depend on come from the command line as one frozen value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from .assetgraph import Limits
+from .errors import ConfigError
+
+__all__ = [
+    "EARLY_HINTS_MODES",
+    "EarlyHintsMode",
+    "PreloadSettings",
+    "earlyHintsAllowed",
+    "isNavigation",
+    "preloadSettings",
+]
+
+#: C{off}: never; C{h2}: over HTTP/2 only (the default: some HTTP/1.1
+#: clients and proxies mishandle a 1xx response before the final one);
+#: C{all}: over HTTP/2 and HTTP/1.1.  Never over HTTP/1.0, which has no 1xx.
+EarlyHintsMode = Literal["off", "h2", "all"]
+EARLY_HINTS_MODES: tuple[EarlyHintsMode, ...] = get_args(EarlyHintsMode)
+
+# Bounds on the limits an operator may set: beyond them a header is more
+# likely to be refused by a proxy than to help.
+_MAX_DEPTH = 32
+_MAX_LINKS = 256
+_MIN_HEADER_BYTES = 128
+_MAX_HEADER_BYTES = 65536
+
+
+@dataclass(frozen=True)
+class PreloadSettings:
+    """
+    How pages announce their assets.
+
+    @ivar enabled: Whether pages announce anything (C{--no-preload}).
+    @ivar earlyHints: When a C{103 Early Hints} precedes a page.
+    @ivar limits: How far discovery goes and how much is announced.
+    """
+
+    enabled: bool = True
+    earlyHints: EarlyHintsMode = "h2"
+    limits: Limits = field(default_factory=Limits)
+
+
+def _integer(option: str, value: str | None, low: int, high: int, default: int) -> int:
+    """
+    Parse an integer option within bounds, with a one-line error.
+    """
+    if value is None:
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise ConfigError(
+            f"--{option} {value!r} is not a whole number from {low} to {high}"
+        )
+    return number
+
+
+def preloadSettings(
+    enabled: bool,
+    earlyHints: str | None,
+    depth: str | None = None,
+    maxLinks: str | None = None,
+    maxHeaderBytes: str | None = None,
+) -> PreloadSettings:
+    """
+    Check the preload options and build the settings.
+
+    @param enabled: C{False} for C{--no-preload}.
+    @param earlyHints: The C{--early-hints} value, or L{None} for the default.
+    @raise ConfigError: naming the option, the value and what is allowed.
+    """
+    defaults = Limits()
+    given = (earlyHints if earlyHints is not None else "h2").strip().lower()
+    mode = next((m for m in EARLY_HINTS_MODES if m == given), None)
+    if mode is None:
+        raise ConfigError(
+            f"--early-hints {earlyHints!r} is not one of "
+            f"{', '.join(EARLY_HINTS_MODES)} (h2: over HTTP/2 only, the default)"
+        )
+    limits = Limits(
+        maxDepth=_integer("preload-depth", depth, 0, _MAX_DEPTH, defaults.maxDepth),
+        maxLinks=_integer(
+            "preload-max-links", maxLinks, 1, _MAX_LINKS, defaults.maxLinks
+        ),
+        maxHeaderBytes=_integer(
+            "preload-max-header-bytes",
+            maxHeaderBytes,
+            _MIN_HEADER_BYTES,
+            _MAX_HEADER_BYTES,
+            defaults.maxHeaderBytes,
+        ),
+    )
+    return PreloadSettings(enabled, mode, limits)
+
+
+def _firstToken(value: bytes) -> bytes:
+    """
+    A header value trimmed and lowercased, for comparing tokens.
+    """
+    return value.strip(b" \t").lower()
+
+
+def _namesHTML(accept: bytes) -> bool:
+    """
+    Whether an C{Accept} value lists C{text/html} with a non-zero quality;
+    C{*/*} does not count, since every kind of fetch sends it.
+    """
+    for item in accept.split(b","):
+        mediaRange, _, parameters = item.partition(b";")
+        if _firstToken(mediaRange) != b"text/html":
+            continue
+        quality = b"1"
+        for parameter in parameters.split(b";"):
+            name, _, value = parameter.partition(b"=")
+            if _firstToken(name) == b"q":
+                quality = _firstToken(value)
+        try:
+            if float(quality) > 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def isNavigation(secFetchMode: bytes | None, accept: bytes | None) -> bool:
+    """
+    Whether a request is a browser navigating to the page (the only request
+    a browser acts on an Early Hints response for).
+
+    @param secFetchMode: The C{Sec-Fetch-Mode} header, which every current
+        browser sends: a navigation is C{navigate}.
+    @param accept: The C{Accept} header, consulted only without
+        C{Sec-Fetch-Mode} (older browsers): a navigation names
+        C{text/html}.
+    """
+    if secFetchMode is not None:
+        return _firstToken(secFetchMode) == b"navigate"
+    return accept is not None and _namesHTML(accept)
+
+
+def earlyHintsAllowed(mode: EarlyHintsMode, clientproto: bytes) -> bool:
+    """
+    Whether C{mode} allows a C{103} on a request made with C{clientproto}
+    (C{b"HTTP/2"}, C{b"HTTP/1.1"}, C{b"HTTP/1.0"}, as Twisted reports it).
+    """
+    if mode == "off":
+        return False
+    if clientproto == b"HTTP/2":
+        return True
+    return mode == "all" and clientproto == b"HTTP/1.1"

@@ -1,0 +1,138 @@
+"""Tests for L{h2site.hintpolicy}."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from h2site.assetgraph import Limits
+from h2site.errors import ConfigError
+from h2site.hintpolicy import (
+    PreloadSettings,
+    earlyHintsAllowed,
+    isNavigation,
+    preloadSettings,
+)
+
+# What browsers send when navigating, and for subresources.
+CHROME_NAVIGATE = (
+    b"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
+    b"image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+)
+CHROME_IMAGE = b"image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+class NavigationTests(SynchronousTestCase):
+    """
+    L{isNavigation} tells a browser navigating from every other request.
+    """
+
+    def test_secFetchMode(self) -> None:
+        """
+        C{Sec-Fetch-Mode: navigate} is a navigation, any other mode is not,
+        whatever C{Accept} says.
+        """
+        self.assertTrue(isNavigation(b"navigate", None))
+        self.assertTrue(isNavigation(b" Navigate ", b"*/*"))
+        for mode in [b"cors", b"no-cors", b"same-origin", b"websocket", b""]:
+            self.assertFalse(isNavigation(mode, CHROME_NAVIGATE), mode)
+
+    def test_acceptWithoutSecFetchMode(self) -> None:
+        """
+        Without C{Sec-Fetch-Mode}, an C{Accept} naming C{text/html} with a
+        non-zero quality is a navigation.
+        """
+        for accept in [
+            CHROME_NAVIGATE,
+            b"text/html",
+            b"TEXT/HTML ; q=0.5",
+            b"application/xml, text/html;level=1",
+        ]:
+            self.assertTrue(isNavigation(None, accept), accept)
+        rejected: list[bytes | None] = [
+            None,
+            b"",
+            b"*/*",
+            b"text/*",
+            CHROME_IMAGE,
+            b"text/css,*/*;q=0.1",
+            b"text/html;q=0",
+            b"text/html;q=0.000",
+            b"text/html;q=nope",
+            b"text/htmlx",
+            b"application/json",
+        ]
+        for refused in rejected:
+            self.assertFalse(isNavigation(None, refused), refused)
+
+
+class EarlyHintsAllowedTests(SynchronousTestCase):
+    """
+    L{earlyHintsAllowed} applies C{--early-hints} to the request's protocol.
+    """
+
+    def test_table(self) -> None:
+        """
+        C{off} never; C{h2} over HTTP/2 only; C{all} over HTTP/2 and
+        HTTP/1.1; never over HTTP/1.0 or anything else.
+        """
+        protocols = [b"HTTP/2", b"HTTP/1.1", b"HTTP/1.0", b"HTTP/0.9", b"HTTP/3"]
+        expected = {
+            "off": [False, False, False, False, False],
+            "h2": [True, False, False, False, False],
+            "all": [True, True, False, False, False],
+        }
+        for mode, allowed in expected.items():
+            self.assertEqual(
+                [earlyHintsAllowed(mode, p) for p in protocols],  # type: ignore[arg-type]
+                allowed,
+                mode,
+            )
+
+
+class PreloadSettingsTests(SynchronousTestCase):
+    """
+    L{preloadSettings} checks the options.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        With nothing given: preload on, early hints over h2, default limits.
+        """
+        self.assertEqual(preloadSettings(True, None), PreloadSettings())
+        self.assertEqual(
+            PreloadSettings(), PreloadSettings(True, "h2", Limits(32, 8192, 8))
+        )
+
+    def test_values(self) -> None:
+        """
+        Given values are used.
+        """
+        self.assertEqual(
+            preloadSettings(False, "ALL ", "3", "10", "1024"),
+            PreloadSettings(
+                False, "all", Limits(maxLinks=10, maxHeaderBytes=1024, maxDepth=3)
+            ),
+        )
+        self.assertEqual(preloadSettings(True, "off").earlyHints, "off")
+        self.assertEqual(preloadSettings(True, None, "0").limits.maxDepth, 0)
+
+    def test_errors(self) -> None:
+        """
+        A bad value is one line naming the option, the value and what is
+        allowed.
+        """
+        cases: list[tuple[tuple[str | None, ...], str]] = [
+            (("h3",), "--early-hints 'h3' is not one of off, h2, all"),
+            ((None, "-1"), "--preload-depth '-1' is not a whole number from 0 to 32"),
+            ((None, "33"), "--preload-depth '33'"),
+            ((None, "x"), "--preload-depth 'x'"),
+            ((None, None, "0"), "--preload-max-links '0' is not a whole number from 1"),
+            ((None, None, "1.5"), "--preload-max-links '1.5'"),
+            ((None, None, None, "100"), "--preload-max-header-bytes '100' is not"),
+            ((None, None, None, "65537"), "from 128 to 65536"),
+        ]
+        for arguments, message in cases:
+            with self.assertRaises(ConfigError) as caught:
+                preloadSettings(True, *arguments)
+            self.assertIn(message, str(caught.exception))
+            self.assertNotIn("\n", str(caught.exception))

@@ -1,0 +1,291 @@
+"""
+End-to-end tests of preload: the real C{twistd -n h2site} process with the
+demo site, over real TLS, asked by real clients (curl and nghttp) for the
+C{Link} headers and C{103 Early Hints} a browser would act on.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from .helpers import copySite, requireTool, sharedCertificates, startServer
+
+#: Every asset of the demo home page, in the order it is announced.
+DEMO_ASSETS = [
+    "/static/css/app.css",
+    "/static/css/base.css",
+    "/static/fonts/h2display.woff2",
+    "/static/js/main.mjs",
+    "/static/js/lib/timing.mjs",
+    "/static/js/lib/ui.mjs",
+    "/static/js/lib/format.mjs",
+    "/static/img/favicon.svg",
+    "/static/img/hero.svg",
+]
+
+NAVIGATE = ["-H", "Sec-Fetch-Mode: navigate", "-H", "Accept: text/html"]
+
+#: What an HTTP/2 navigation gets.
+H2_NAVIGATION = ["HTTP/2 103", "HTTP/2 200"]
+
+
+def responses(headerDump: str) -> list[tuple[str, list[str]]]:
+    """
+    Split C{curl -D -} output into (status line, C{Link} values) per
+    response, interim ones included, in order.  h2site sends one C{Link}
+    field with the values joined by commas; they are split again here (our
+    URLs are percent-encoded, so C{", <"} only ever starts a value).
+    """
+    result: list[tuple[str, list[str]]] = []
+    for block in re.split(r"\r?\n\r?\n", headerDump.strip()):
+        lines = block.splitlines()
+        if not lines:
+            continue
+        links = [
+            value
+            for line in lines[1:]
+            if line.lower().startswith("link:")
+            for value in re.split(r", (?=<)", line.split(":", 1)[1].strip())
+        ]
+        result.append((lines[0].strip(), links))
+    return result
+
+
+def assetURLs(links: list[str]) -> list[str]:
+    """
+    The URLs of C{Link} values, in order, without fingerprints.
+    """
+    return [link.split(">", 1)[0].lstrip("<").split("?", 1)[0] for link in links]
+
+
+class PreloadEndToEndTests(SynchronousTestCase):
+    """
+    The demo site's pages announce their whole asset graph.
+    """
+
+    def start(self, *options: str) -> None:
+        self.certs = sharedCertificates()
+        self.tmp = Path(self.mktemp()).absolute()
+        self.tmp.mkdir()
+        self.site = copySite(self.tmp / "site")
+        self.server = startServer(
+            self,
+            "--site",
+            str(self.site),
+            "--port",
+            self.certs.endpoint(),
+            *options,
+            cwd=self.tmp,
+        )
+
+    def curl(self, *args: str, path: str = "/") -> list[tuple[str, list[str]]]:
+        """
+        Fetch C{path} with curl, trusting the test CA, and return the
+        responses it saw.
+        """
+        done = subprocess.run(
+            [
+                requireTool("curl"),
+                "--silent",
+                "--show-error",
+                "--cacert",
+                str(self.certs.caCert),
+                "--dump-header",
+                "-",
+                "--output",
+                "/dev/null",
+                *args,
+                self.server.url + path,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return responses(done.stdout)
+
+    def test_earlyHintsOverHTTP2(self) -> None:
+        """
+        A navigation over HTTP/2 gets a 103 with every asset of the page
+        (its own and those its stylesheets and modules pull in), then the
+        200 with the same C{Link} set.
+        """
+        self.start()
+        seen = self.curl("--http2", *NAVIGATE)
+        self.assertEqual([status for status, _ in seen], ["HTTP/2 103", "HTTP/2 200"])
+        (_, early), (_, final) = seen
+        self.assertEqual(assetURLs(final), DEMO_ASSETS)
+        self.assertEqual(early, final)
+        self.assertIn(
+            '</static/fonts/h2display.woff2>; rel=preload; as=font; type="font/woff2"; '
+            "crossorigin",
+            final,
+        )
+        self.assertIn("</static/js/lib/format.mjs>; rel=modulepreload", final)
+
+    def test_nghttp(self) -> None:
+        """
+        nghttp (a second, independent HTTP/2 client) sees the 103 HEADERS
+        frame on the stream before the 200.
+        """
+        self.start()
+        done = subprocess.run(
+            [
+                requireTool("nghttp"),
+                "--verbose",
+                "--null-out",
+                "--header=sec-fetch-mode: navigate",
+                self.server.url + "/about",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        statuses = re.findall(r":status: (\d+)", done.stdout)
+        self.assertEqual(statuses, ["103", "200"])
+        interim = done.stdout.split(":status: 103", 1)[1].split(":status: 200", 1)[0]
+        self.assertEqual(len(re.findall(r"\) link: <", interim)), 1)
+        self.assertEqual(interim.count("rel="), len(DEMO_ASSETS))
+
+    def test_notModified(self) -> None:
+        """
+        A page revalidated with its C{ETag} answers 304 with the same
+        C{Link} set.
+        """
+        self.start()
+        first = self.curl("--http2", "-H", "Sec-Fetch-Mode: cors")
+        done = subprocess.run(
+            [
+                requireTool("curl"),
+                "--silent",
+                "--cacert",
+                str(self.certs.caCert),
+                "--http2",
+                "--dump-header",
+                "-",
+                "--output",
+                "/dev/null",
+                self.server.url + "/",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        etag = re.search(r"^etag: (.+?)\r?$", done.stdout, re.I | re.M)
+        assert etag is not None, done.stdout
+        seen = self.curl("--http2", *NAVIGATE, "-H", f"If-None-Match: {etag.group(1)}")
+        self.assertEqual(seen[-1][0], "HTTP/2 304")
+        self.assertEqual(seen[-1][1], first[0][1])
+
+    def test_notForSubresourceFetches(self) -> None:
+        """
+        A request that is not a navigation gets the C{Link} header but no
+        103.
+        """
+        self.start()
+        seen = self.curl("--http2", "-H", "Sec-Fetch-Mode: cors")
+        self.assertEqual([status for status, _ in seen], ["HTTP/2 200"])
+        self.assertEqual(assetURLs(seen[0][1]), DEMO_ASSETS)
+        seen = self.curl("--http2", "-H", "Accept: */*")
+        self.assertEqual([status for status, _ in seen], ["HTTP/2 200"])
+
+    def test_http11Default(self) -> None:
+        """
+        By default there is no 103 over HTTP/1.1 (some old clients
+        mishandle 1xx), but the C{Link} header is there.
+        """
+        self.start()
+        seen = self.curl("--http1.1", *NAVIGATE)
+        self.assertEqual([status for status, _ in seen], ["HTTP/1.1 200 OK"])
+        self.assertEqual(assetURLs(seen[0][1]), DEMO_ASSETS)
+
+    def test_earlyHintsAll(self) -> None:
+        """
+        With C{--early-hints=all}, HTTP/1.1 navigations get the 103 too; an
+        HTTP/1.0 request never does (it has no 1xx responses).
+        """
+        self.start("--early-hints", "all")
+        seen = self.curl("--http1.1", *NAVIGATE)
+        self.assertEqual(
+            [status for status, _ in seen],
+            ["HTTP/1.1 103 Early Hints", "HTTP/1.1 200 OK"],
+        )
+        self.assertEqual(seen[0][1], seen[1][1])
+        self.assertEqual(assetURLs(seen[0][1]), DEMO_ASSETS)
+        seen = self.curl("--http1.0", "--no-alpn", *NAVIGATE)
+        self.assertEqual([status for status, _ in seen], ["HTTP/1.0 200 OK"])
+        seen = self.curl("--http2", *NAVIGATE)
+        self.assertEqual([status for status, _ in seen], H2_NAVIGATION)
+
+    def test_earlyHintsOff(self) -> None:
+        """
+        C{--early-hints=off} keeps the C{Link} header and sends no 103.
+        """
+        self.start("--early-hints", "off")
+        seen = self.curl("--http2", *NAVIGATE)
+        self.assertEqual([status for status, _ in seen], ["HTTP/2 200"])
+        self.assertEqual(assetURLs(seen[0][1]), DEMO_ASSETS)
+
+    def test_noPreload(self) -> None:
+        """
+        C{--no-preload}: no C{Link} header and no 103.
+        """
+        self.start("--no-preload")
+        seen = self.curl("--http2", *NAVIGATE)
+        self.assertEqual(seen, [("HTTP/2 200", [])])
+
+    def test_limits(self) -> None:
+        """
+        C{--preload-depth} and C{--preload-max-links} bound what is sent.
+        """
+        self.start("--preload-depth", "0", "--preload-max-links", "2")
+        seen = self.curl("--http2", *NAVIGATE)
+        self.assertEqual(
+            [(status, assetURLs(links)) for status, links in seen],
+            [
+                (status, ["/static/css/app.css", "/static/js/main.mjs"])
+                for status in H2_NAVIGATION
+            ],
+        )
+
+    def test_badOption(self) -> None:
+        """
+        A bad preload option stops start-up with one line.
+        """
+        from .helpers import runTwistd
+
+        self.certs = sharedCertificates()
+        tmp = Path(self.mktemp()).absolute()
+        tmp.mkdir()
+        site = copySite(tmp / "site")
+        done = runTwistd("--site", str(site), "--early-hints", "sometimes", cwd=tmp)
+        self.assertNotEqual(done.code, 0)
+        self.assertIn(
+            "--early-hints 'sometimes' is not one of off, h2, all", done.stderr
+        )
+        self.assertNotIn("Traceback", done.stderr + done.stdout)
+
+    def test_reload(self) -> None:
+        """
+        The graph is worked out again on reload: a stylesheet that gains an
+        import announces it after SIGHUP.
+        """
+        self.start()
+        # Served once first: "listening" is logged before the SIGHUP handler
+        # is installed, a request is answered only after.
+        self.assertNotIn("/static/css/extra.css", assetURLs(self.curl()[-1][1]))
+        static = self.site / "static"
+        (static / "css" / "extra.css").write_text("p { color: red }")
+        app = static / "css" / "app.css"
+        app.write_text('@import "extra.css";\n' + app.read_text())
+        self.server.signal(signal.SIGHUP)
+        self.server.waitForOutput(r"reloaded; now serving the new version")
+        seen = self.curl("--http2", *NAVIGATE)
+        self.assertIn("/static/css/extra.css", assetURLs(seen[-1][1]))
