@@ -7,6 +7,7 @@ every log analyser (goaccess, awstats, fail2ban) reads, or as JSON lines.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 _log = Logger(namespace="h2site.access")
+
+_PLAIN = re.compile(rb"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
 _MONTHS = [
     "Jan",
@@ -53,6 +56,10 @@ def _quote(value: bytes | str | None) -> str:
     """
     if value is None:
         return "-"
+    if isinstance(value, bytes) and _PLAIN.fullmatch(value):
+        # The common case, checked in C: printable ASCII with no quote or
+        # backslash needs no escaping.
+        return value.decode("ascii")
     raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
     out = []
     for byte in raw:
