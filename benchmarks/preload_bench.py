@@ -67,6 +67,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.h2loadrun import runH2load
 from tests.helpers import (
     Certificates,
     Server,
@@ -333,29 +334,10 @@ def h2load(
     request says C{Sec-Fetch-Mode: navigate}, as a browser's page load does.
     """
     headers = ["-H", "sec-fetch-mode: navigate"] if navigate else []
-    out = subprocess.run(
-        [
-            "h2load",
-            "-n",
-            str(requests),
-            "-c",
-            str(clients),
-            "-m",
-            str(streams),
-            *headers,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    ).stdout
-    rps = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)
-    done = re.search(
-        r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", out
-    )
-    if rps is None or done is None or int(done.group(1)) != requests:
-        raise RuntimeError("h2load failed:\n" + out)
-    return float(rps.group(1))
+    result = runH2load(url, requests, clients, streams, headers)
+    if result.succeeded != requests:
+        raise RuntimeError(f"h2load: only {result.succeeded} of {requests} succeeded")
+    return result.rps
 
 
 SMALL_PAGE = """<!doctype html>

@@ -16,10 +16,8 @@ the workers' sockets by hashing their addresses, so with few connections
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.h2loadrun import runH2load
 from tests.helpers import Server, copySite, makeCertificates
 
 
@@ -34,34 +33,12 @@ def h2load(url: str, requests: int, clients: int, streams: int) -> dict[str, flo
     """
     Run h2load and read its summary.
     """
-    out = subprocess.run(
-        [
-            "h2load",
-            "-n",
-            str(requests),
-            "-c",
-            str(clients),
-            "-m",
-            str(streams),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    ).stdout
-    rps = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)
-    status = re.search(
-        r"requests: (\d+) total, (\d+) started, (\d+) done, "
-        r"(\d+) succeeded, (\d+) failed, (\d+) errored",
-        out,
-    )
-    if rps is None or status is None:
-        raise RuntimeError("h2load output not understood:\n" + out)
+    result = runH2load(url, requests, clients, streams)
     return {
-        "rps": float(rps.group(1)),
-        "succeeded": int(status.group(4)),
-        "failed": int(status.group(5)),
-        "errored": int(status.group(6)),
+        "rps": result.rps,
+        "succeeded": result.succeeded,
+        "failed": result.failed,
+        "errored": result.errored,
     }
 
 

@@ -18,6 +18,8 @@ from typing import IO, Any
 from twisted.logger import Logger
 from twisted.web import http, server
 
+from .conditional import MONTHS
+
 __all__ = [
     "FORMATS",
     "AccessLog",
@@ -32,21 +34,6 @@ __all__ = [
 _log = Logger(namespace="h2site.access")
 
 _PLAIN = re.compile(rb"[\x20\x21\x23-\x5b\x5d-\x7e]*")
-
-_MONTHS = [
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-]
 
 
 def _quote(value: bytes | str | None) -> str:
@@ -89,7 +76,7 @@ def formatCombined(
     """
     t = time.gmtime(when)
     stamp = (
-        f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
+        f"{t.tm_mday:02d}/{MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
         f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
     )
     request = f"{_quote(method)} {_quote(uri)} {_quote(protocol)}"

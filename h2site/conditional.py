@@ -22,6 +22,7 @@ from typing import Literal
 
 __all__ = [
     "MAX_RANGES",
+    "MONTHS",
     "ByteRange",
     "Conditions",
     "Decision",
@@ -162,7 +163,8 @@ _LONG_DAYS = (
     "Saturday",
     "Sunday",
 )
-_MONTHS = (
+#: Month abbreviations of HTTP dates (and of the Combined Log Format).
+MONTHS = (
     "Jan",
     "Feb",
     "Mar",
@@ -177,7 +179,7 @@ _MONTHS = (
     "Dec",
 )
 _TIME = r"(\d\d):(\d\d):(\d\d)"
-_MONTH = "(" + "|".join(_MONTHS) + ")"
+_MONTH = "(" + "|".join(MONTHS) + ")"
 _IMF = re.compile(
     r"(?:" + "|".join(_DAYS) + r"), (\d\d) " + _MONTH + r" (\d{4}) " + _TIME + " GMT"
 )
@@ -200,7 +202,7 @@ def _timestamp(
 ) -> int | None:
     if not (hour < 24 and minute < 60 and second < 61):
         return None
-    monthNumber = _MONTHS.index(month) + 1
+    monthNumber = MONTHS.index(month) + 1
     if not 1 <= day <= calendar.monthrange(year, monthNumber)[1]:
         return None
     return calendar.timegm((year, monthNumber, day, hour, minute, min(second, 59)))
@@ -241,7 +243,7 @@ def formatHTTPDate(seconds: float) -> str:
     """
     t = time.gmtime(seconds)
     return (
-        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} "
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {MONTHS[t.tm_mon - 1]} "
         f"{t.tm_year} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
     )
 

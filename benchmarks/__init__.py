@@ -1,0 +1,1 @@
+"""Benchmarks that run h2site beside its competitors; see README.rst."""
