@@ -69,6 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.h2loadrun import runH2load
 from tests.helpers import (
+    CHROMIUM_FLAGS,
     Certificates,
     Server,
     copySite,
@@ -169,15 +170,7 @@ def browserLoad(
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "chromium"
     for flag in [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
+        *CHROMIUM_FLAGS,
         f"--user-data-dir={profile}",
         f"--ignore-certificate-errors-spki-list={spki}",
     ]:

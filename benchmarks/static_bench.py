@@ -31,19 +31,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers import makeCertificates, twistdCommand
 
 SMALL_NAME = "small.css"
 LARGE_NAME = "large.js"
 LARGE_SIZE = 160 * 1024
-
-_TWISTD = "from twisted.scripts.twistd import run; run()"
 
 # The competitor: stock static.File, with TLS and ALPN h2 as h2site offers.
 _STOCK_SERVER = """
@@ -69,35 +65,6 @@ reactor.listenSSL(int(port), site, options, interface="127.0.0.1")
 print("ready", flush=True)
 reactor.run()
 """
-
-
-def _writeCertificate(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False
-        )
-        .sign(key, hashes.SHA256())
-    )
-    keyPath, certPath = directory / "key.pem", directory / "cert.pem"
-    keyPath.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    certPath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return keyPath, certPath
 
 
 def _text(size: int) -> bytes:
@@ -232,25 +199,15 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="h2site-bench-"))
     try:
         site = _makeSite(work / "site")
-        key, cert = _writeCertificate(work)
+        certs = makeCertificates(work / "certs")
+        key, cert = certs.key, certs.cert
         ours, stock = _freePort(), _freePort()
         endpoint = (
             f"ssl:port={ours}:interface=127.0.0.1:privateKey={key}:certKey={cert}"
         )
-        h2site = [
-            sys.executable,
-            "-c",
-            _TWISTD,
-            "--nodaemon",
-            "--pidfile=",
-            "h2site",
-            "--site",
-            str(site),
-            "--port",
-            endpoint,
-            "--access-log",
-            os.devnull,
-        ]
+        h2site = twistdCommand(
+            "--site", str(site), "--port", endpoint, "--access-log", os.devnull
+        )
         twisted = [
             sys.executable,
             "-c",

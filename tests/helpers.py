@@ -190,6 +190,21 @@ def makeSite(
     return directory
 
 
+#: Headless Chromium as root on a machine with no network but loopback:
+#: no sandbox, no GPU, no QUIC, and no background calls to Google's hosts.
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+
+
 def requireTool(name: str) -> str:
     """
     The path of a command-line tool a test needs.  Missing, it skips the

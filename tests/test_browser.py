@@ -31,7 +31,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from .helpers import Server, copySite, requireTool, sharedCertificates, startServer
+from .helpers import (
+    CHROMIUM_FLAGS,
+    Server,
+    copySite,
+    requireTool,
+    sharedCertificates,
+    startServer,
+)
 
 #: Emulated latency (ms) added to each request.
 LATENCY = 100
@@ -116,15 +123,7 @@ class _Browser(SynchronousTestCase):
         browserOptions = webdriver.ChromeOptions()
         browserOptions.binary_location = chromium
         for flag in [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tmp / 'profile'}",
             # Trust the test server's key.  Not --ignore-certificate-errors:
             # Chromium does not cache responses from a connection with
