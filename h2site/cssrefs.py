@@ -30,13 +30,14 @@ expressions to get right.  What to hint follows what browsers fetch:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import tinycss2
 
 from .preload import Asset, resolveURL
 
-__all__ = ["findStylesheetAssets"]
+__all__ = ["URLReference", "findStylesheetAssets", "findURLReferences"]
 
 # Group rules whose contents apply (perhaps conditionally) to the page.
 _GROUP_RULES = frozenset({"media", "supports", "layer", "container", "scope"})
@@ -415,3 +416,148 @@ def findStylesheetAssets(css: bytes, cssURL: str) -> list[Asset]:
         # worth failing start-up over.
         return list(finder.assets)
     return list(finder.assets)
+
+
+@dataclass(frozen=True)
+class URLReference:
+    """
+    One URL written in a stylesheet, and where it is written.
+
+    @ivar url: The URL, escapes decoded.
+    @ivar start: Where its text starts in the stylesheet's text (inside the
+        quotes, or after C{url(} and any whitespace).
+    @ivar end: Where its text ends; C{text[start:end]} equals C{url} exactly
+        when it was written without escapes.
+    """
+
+    url: str
+    start: int
+    end: int
+
+
+# What the CSS tokenizer counts as one line break (it rewrites each as
+# "\n" before tokenizing, so its columns count from the last of these).
+_CSS_NEWLINES = ("\r\n", "\r", "\n", "\f")
+_CSS_WHITESPACE = " \t\r\n\f"
+
+
+def _lineStarts(text: str) -> list[int]:
+    """
+    The offset in C{text} where each line starts, lines ending as the CSS
+    tokenizer ends them.
+    """
+    starts = [0]
+    index = 0
+    length = len(text)
+    while index < length:
+        char = text[index]
+        if char == "\r" and text.startswith("\r\n", index):
+            index += 2
+            starts.append(index)
+        elif char in "\r\n\f":
+            index += 1
+            starts.append(index)
+        else:
+            index += 1
+    return starts
+
+
+def _stringSpan(text: str, index: int) -> tuple[int, int] | None:
+    """
+    The span of the text between the quotes of the CSS string whose opening
+    quote is at C{index}, or L{None} if there is none there or it does not
+    end with a quote on its line.
+    """
+    if index >= len(text) or text[index] not in "'\"":
+        return None
+    quote = text[index]
+    position = index + 1
+    while position < len(text):
+        char = text[position]
+        if char == quote:
+            return index + 1, position
+        if char in "\r\n\f":
+            return None
+        position += 2 if char == "\\" else 1
+    return None
+
+
+def _unquotedSpan(text: str, index: int) -> tuple[int, int] | None:
+    """
+    The span of the URL in the unquoted C{url(...)} that starts at C{index},
+    or L{None} if there is none there.
+    """
+    if text[index : index + 4].lower() != "url(":
+        return None
+    length = len(text)
+    position = index + 4
+    while position < length and text[position] in _CSS_WHITESPACE:
+        position += 1
+    start = position
+    while position < length and text[position] not in _CSS_WHITESPACE + ")":
+        position += 2 if text[position] == "\\" else 1
+    end = position
+    while position < length and text[position] in _CSS_WHITESPACE:
+        position += 1
+    if position >= length or text[position] != ")" or end > length:
+        return None
+    return start, end
+
+
+def findURLReferences(css: str) -> list[URLReference]:
+    """
+    Find every URL written in a stylesheet, and where: C{@import "x"},
+    C{@import url(x)}, and C{url(x)}, C{url("x")} anywhere (style rules,
+    C{@font-face} sources, any at-rule), unlike L{findStylesheetAssets},
+    which keeps only what the browser fetches at once.
+
+    Strings that are not URLs (C{content: "url(x)"}, C{image-set("x" 1x)})
+    and comments are not references.
+
+    Never raises; on input it cannot read it returns no references.
+
+    @param css: The stylesheet's text (decoded).
+    @return: In source order.
+    """
+    try:
+        tokens = tinycss2.parse_component_value_list(css, skip_comments=True)
+    except Exception:
+        return []
+    starts = _lineStarts(css)
+    found: list[URLReference] = []
+
+    def record(token: Any, spanOf: Any) -> None:
+        line, column = token.source_line, token.source_column
+        if not 0 < line <= len(starts):
+            return
+        span = spanOf(css, starts[line - 1] + column - 1)
+        if span is not None:
+            found.append(URLReference(str(token.value), *span))
+
+    stack: list[Iterator[Any]] = [iter(tokens)]
+    importing = False
+    while stack:
+        token = next(stack[-1], None)
+        if token is None:
+            stack.pop()
+            importing = False
+            continue
+        if token.type in ("whitespace", "comment"):
+            continue
+        wasImporting, importing = importing, False
+        if token.type == "url":
+            record(token, _unquotedSpan)
+        elif token.type == "string" and wasImporting:
+            record(token, _stringSpan)
+        elif token.type == "at-keyword":
+            importing = token.lower_value == "import"
+        elif token.type == "function":
+            arguments = _significant(token.arguments)
+            if token.lower_name == "url":
+                if len(arguments) == 1 and arguments[0].type == "string":
+                    record(arguments[0], _stringSpan)
+            else:
+                stack.append(iter(token.arguments))
+        elif token.type in ("() block", "[] block", "{} block"):
+            stack.append(iter(token.content))
+    return found

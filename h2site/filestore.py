@@ -17,6 +17,18 @@ A file changed, added or removed on disk is picked up by L{FileStore.build}
 file when it is requested, so editing a stylesheet during development just
 works.  Re-indexing a changed file reads and compresses it in a thread
 (C{runInThread}), never on the reactor.
+
+Stylesheets and JavaScript files held in memory are sent with the
+references inside them fingerprinted (L{h2site.fingerprint}), so what they
+pull in is cached as immutable too.  A file's fingerprint is the hash of
+the bytes actually sent, so L{FileStore.build} rewrites them in post-order
+of their references: a file after the files it names, whose fingerprints it
+then carries.  A reference back into a file still being rewritten (a cycle,
+where no order exists) stays as written; so does every reference of a file
+kept on disk, which is sent as it is.  Between reloads, a file re-read
+because it changed is rewritten with the fingerprints current then; the
+files naming it keep its old fingerprint until the next reload, and a
+request for that is simply not immutable (C{no-cache}, current bytes).
 """
 
 from __future__ import annotations
@@ -35,8 +47,9 @@ from twisted.python.failure import Failure
 from .buildcache import BuildCache, Compressor, compress, decodes, hashFile
 from .conditional import ETag, formatHTTPDate
 from .encoding import IDENTITY
+from .fingerprint import dependencies, kindOf, postOrder, rewrite
 from .mediatypes import isCompressible, mediaType
-from .safepath import resolveStaticPath
+from .safepath import nameToURL, resolveStaticPath, urlToName
 
 __all__ = [
     "Body",
@@ -242,6 +255,7 @@ def indexFile(
     limits: Limits,
     memoryLeft: int,
     cache: BuildCache | None = None,
+    transform: Callable[[bytes], bytes] | None = None,
 ) -> StoredFile | None:
     """
     Read one file below C{root} (its real path) into a L{StoredFile}.
@@ -250,6 +264,11 @@ def indexFile(
 
     @param name: its path below the root, C{/}-separated, as in URLs.
     @param memoryLeft: how many more bytes may be held in memory.
+    @param transform: turns the bytes of a file held in memory into the
+        bytes to send (fingerprinting its references); a file that does not
+        fit in memory once transformed is sent from disk as it is.  The
+        C{.br} and C{.gz} files beside a transformed file hold the old bytes,
+        so they are not used.
     @return: L{None} if it is not (or no longer) a regular file inside the
         root.
     """
@@ -269,13 +288,14 @@ def indexFile(
         stamps = (_stamp(st), *_stamps(realPath, sidecars)[1:])
         lastModified = int(st.st_mtime)
         if data is not None:
+            sent = transform(data) if transform is not None else data
             sideData = {}
             for coding, path in sidecars:
-                if path is not None:
+                if path is not None and sent is data:
                     with open(path, "rb") as f:
                         sideData[coding] = f.read(limits.maxFileSize + 1)
             rep = representationFromBytes(
-                data,
+                sent,
                 contentType,
                 lastModified,
                 sideData,
@@ -380,6 +400,7 @@ class FileStore:
     ]
     recheckInterval: float = 1.0
     cache: BuildCache | None = None
+    prefix: str = "/static/"
     _files: dict[str, StoredFile] = field(default_factory=dict)
     _pending: dict[str, Deferred[StoredFile | None]] = field(default_factory=dict)
     _memoryUsed: int = 0
@@ -391,18 +412,27 @@ class FileStore:
     def build(self) -> None:
         """
         Index every file now, blocking: at start-up and on reload.
+
+        Stylesheets and JavaScript files come last, in post-order of their
+        references, so each is rewritten with the final fingerprints of the
+        files it names.
         """
         files: dict[str, StoredFile] = {}
         used = 0
         if self.root is not None:
+            root = self.root
             now = self.clock()
-            for name in walk(self.root):
+            names = list(walk(root))
+            rewritten = [n for n in names if kindOf(n, mediaType(n)) is not None]
+            plain = [n for n in names if kindOf(n, mediaType(n)) is None]
+            for name in plain + postOrder(rewritten, self._references(rewritten)):
                 stored = indexFile(
-                    self.root,
+                    root,
                     name,
                     self.limits,
                     self.limits.maxTotalSize - used,
                     self.cache,
+                    self._fingerprinter(name, files),
                 )
                 if stored is not None:
                     stored.checkedAt = now
@@ -416,6 +446,61 @@ class FileStore:
             count=len(files),
             memory=used,
         )
+
+    def _references(self, names: list[str]) -> dict[str, list[str]]:
+        """
+        For each of C{names} (stylesheets and scripts), the names of the
+        files its references that may be fingerprinted point to.  Files too
+        large to be held in memory are never rewritten, and name nothing.
+        """
+        root = self.root
+        assert root is not None
+        edges: dict[str, list[str]] = {}
+        for name in names:
+            kind = kindOf(name, mediaType(name))
+            realPath = resolveStaticPath(root, name.split("/"))
+            if kind is None or realPath is None:
+                continue
+            try:
+                with open(realPath, "rb") as f:
+                    data = f.read(self.limits.maxFileSize + 1)
+            except OSError:
+                continue
+            if len(data) > self.limits.maxFileSize:
+                continue
+            targets = (
+                urlToName(url, self.prefix)
+                for url in dependencies(nameToURL(name, self.prefix), data, kind)
+            )
+            edges[name] = [t for t in targets if t is not None]
+        return edges
+
+    def _fingerprinter(
+        self, name: str, files: Mapping[str, StoredFile]
+    ) -> Callable[[bytes], bytes] | None:
+        """
+        What rewrites C{name}'s references with the fingerprints of
+        C{files}, or L{None} for a file whose references are not rewritten.
+        """
+        kind = kindOf(name, mediaType(name))
+        if kind is None:
+            return None
+        url = nameToURL(name, self.prefix)
+        prefix = self.prefix
+
+        def versionOf(target: str) -> str | None:
+            targetName = urlToName(target, prefix)
+            stored = files.get(targetName) if targetName is not None else None
+            return stored.representation.version if stored is not None else None
+
+        return lambda data: rewrite(url, data, kind, versionOf)
+
+    def get(self, name: str) -> StoredFile | None:
+        """
+        The file as last indexed, without looking at the disk: for
+        discovery, which must see exactly the bytes requests are sent.
+        """
+        return self._files.get(name)
 
     def version(self, name: str) -> str | None:
         """
@@ -468,7 +553,12 @@ class FileStore:
         assert root is not None
         left = self.limits.maxTotalSize - self._memoryUsed
         cache = self.cache
-        d = self.runInThread(lambda: indexFile(root, name, self.limits, left, cache))
+        # The fingerprints as they are now: the thread must not see the
+        # index change under it.
+        transform = self._fingerprinter(name, dict(self._files))
+        d = self.runInThread(
+            lambda: indexFile(root, name, self.limits, left, cache, transform)
+        )
         self._pending[name] = d
 
         def installed(stored: StoredFile | None) -> StoredFile | None:

@@ -18,16 +18,35 @@ skip some text, never raise: a missed hint costs a round trip, nothing more.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
-__all__ = ["MAX_SPECIFIER_LENGTH", "findImportSpecifiers"]
+__all__ = [
+    "MAX_SPECIFIER_LENGTH",
+    "ImportReference",
+    "findImportReferences",
+    "findImportSpecifiers",
+]
 
 #: Longer specifiers are ignored: no real module path is this long, and it
 #: bounds what one hostile file can put in a header.
 MAX_SPECIFIER_LENGTH = 2048
 
 _Kind = Literal["ident", "string", "punct", "number", "template", "regex", "bad"]
-_Token = tuple[_Kind, str]
+
+
+class _Token(NamedTuple):
+    """
+    A token: its kind, its value (a string's decoded value, a name, a
+    punctuator; empty for the kinds whose value is never needed), and
+    where its text starts and ends in the source.
+    """
+
+    kind: _Kind
+    value: str
+    start: int = 0
+    end: int = 0
+
 
 _LINE_TERMINATORS = "\n\r\u2028\u2029"
 _WHITESPACE = frozenset(" \t\v\f\u00a0\ufeff\u1680\u202f\u205f\u3000") | frozenset(
@@ -91,7 +110,7 @@ def _regexAllowed(previous: _Token | None) -> bool:
     """
     if previous is None:
         return True
-    kind, value = previous
+    kind, value = previous[:2]
     if kind == "ident":
         return value in _REGEX_AFTER_KEYWORD
     if kind in ("number", "string", "template", "regex"):
@@ -134,17 +153,21 @@ def _tokens(source: str) -> Iterator[_Token]:
             close = source.find("*/", index + 2)
             index = length if close < 0 else close + 2
         elif char in "'\"":
+            start = index
             value, index = _readString(source, index)
-            yield emit(("string", value) if value is not None else ("bad", ""))
+            if value is None:
+                yield emit(_Token("bad", "", start, index))
+            else:
+                yield emit(_Token("string", value, start, index))
         elif char == "`" or (char == "}" and braces and braces[-1]):
             if char == "}":
                 braces.pop()
-                yield emit(("punct", "}"))
+                yield emit(_Token("punct", "}"))
             index, substitution = _readTemplatePart(source, index + 1)
-            yield emit(("template", ""))
+            yield emit(_Token("template", ""))
             if substitution:
                 braces.append(True)
-                yield emit(("punct", "${"))
+                yield emit(_Token("punct", "${"))
         elif char == "/" and index >= noRegexBefore and _regexAllowed(previous):
             end, searched = _readRegex(source, index)
             if end is None:
@@ -153,36 +176,36 @@ def _tokens(source: str) -> Iterator[_Token]:
                 # slashes would be searched once per slash.
                 noRegexBefore = searched
                 index += 1
-                yield emit(("punct", "/"))
+                yield emit(_Token("punct", "/"))
             else:
                 index = end
-                yield emit(("regex", ""))
+                yield emit(_Token("regex", ""))
         elif _isIdentChar(char, True):
             start = index
             index += 1
             while index < length and _isIdentChar(source[index], False):
                 index += 1
-            yield emit(("ident", source[start:index]))
+            yield emit(_Token("ident", source[start:index]))
         elif char in _DIGITS or (
             char == "." and index + 1 < length and source[index + 1] in _DIGITS
         ):
             index = _readNumber(source, index)
-            yield emit(("number", ""))
+            yield emit(_Token("number", ""))
         elif char == "?" and source.startswith("?.", index):
             nextChar = source[index + 2 : index + 3]
             if nextChar and nextChar in _DIGITS:
                 index += 1
-                yield emit(("punct", "?"))
+                yield emit(_Token("punct", "?"))
             else:
                 index += 2
-                yield emit(("punct", "?."))
+                yield emit(_Token("punct", "?."))
         else:
             index += 1
             if char == "{":
                 braces.append(False)
             elif char == "}" and braces:
                 braces.pop()
-            yield emit(("punct", char))
+            yield emit(_Token("punct", char))
 
 
 def _skipLine(source: str, index: int) -> int:
@@ -364,10 +387,10 @@ class _Reader:
             token: _Token | None = self._peeked.pop(0)
         else:
             token = next(self._tokens, None)
-        if token is not None and token[0] == "punct":
-            if token[1] in _OPENERS or token[1] == "${":
+        if token is not None and token.kind == "punct":
+            if token.value in _OPENERS or token.value == "${":
                 self.depth += 1
-            elif token[1] in _CLOSERS and self.depth:
+            elif token.value in _CLOSERS and self.depth:
                 self.depth -= 1
         return token
 
@@ -383,14 +406,14 @@ class _Reader:
         return self._peeked[ahead]
 
 
-def _fromClause(reader: _Reader, depth: int) -> str | None:
+def _fromClause(reader: _Reader, depth: int) -> _Token | None:
     """
     Read on through an import or export clause to its C{from "specifier"}.
 
     @param depth: The depth the declaration started at; the clause may only
         open and close braces within it.
-    @return: The specifier, or L{None} if the declaration has none (C{export
-        { a }}) or is not one after all.
+    @return: The specifier's string token, or L{None} if the declaration
+        has none (C{export { a }}) or is not one after all.
     """
     while True:
         before = reader.depth
@@ -400,16 +423,16 @@ def _fromClause(reader: _Reader, depth: int) -> str | None:
         if before > depth:
             # Inside the clause's braces: names, "as", string names, commas.
             continue
-        kind, value = token
+        kind, value = token[:2]
         if kind == "ident" and value == "from":
             following = reader.peek()
-            if following is not None and following[0] == "string":
+            if following is not None and following.kind == "string":
                 reader.next()
-                return following[1]
+                return following
         elif kind == "ident":
             if value in ("import", "export"):
                 return None
-        elif token not in (("punct", ","), ("punct", "*"), ("punct", "{")):
+        elif token[:2] not in (("punct", ","), ("punct", "*"), ("punct", "{")):
             return None
 
 
@@ -423,10 +446,120 @@ def _hasAttributes(reader: _Reader) -> bool:
     brace = reader.peek(1)
     return (
         keyword is not None
-        and keyword[0] == "ident"
-        and keyword[1] in ("with", "assert")
-        and brace == ("punct", "{")
+        and keyword.kind == "ident"
+        and keyword.value in ("with", "assert")
+        and brace is not None
+        and brace[:2] == ("punct", "{")
     )
+
+
+@dataclass(frozen=True)
+class ImportReference:
+    """
+    One module specifier in a module's source, and where it is written.
+
+    @ivar specifier: The specifier, escapes decoded.
+    @ivar start: Where the text between its quotes starts in the source.
+    @ivar end: Where that text ends (at the closing quote); C{source[start:
+        end]} equals C{specifier} exactly when it was written without
+        escapes.
+    @ivar dynamic: Whether it is the argument of a dynamic C{import("s")}
+        rather than a static import or re-export.
+    """
+
+    specifier: str
+    start: int
+    end: int
+    dynamic: bool = False
+
+
+def _dynamicImport(reader: _Reader) -> _Token | None:
+    """
+    After an C{import} name: the string token of a literal dynamic import,
+    C{import("s")} with nothing else between the parentheses, else L{None}.
+    Nothing is taken from the reader, so what follows is read as usual.
+    """
+    opening, argument, closing = reader.peek(), reader.peek(1), reader.peek(2)
+    if (
+        opening is not None
+        and opening[:2] == ("punct", "(")
+        and argument is not None
+        and argument.kind == "string"
+        and closing is not None
+        and closing[:2] == ("punct", ")")
+    ):
+        return argument
+    return None
+
+
+def findImportReferences(source: str) -> list[ImportReference]:
+    """
+    Find every module specifier written as a string in a module, with where
+    it is written: those of its static imports and re-exports (as
+    L{findImportSpecifiers} describes them) and of each literal dynamic
+    C{import("s")}, at any depth.
+
+    A dynamic import whose argument is not a single string literal (a
+    variable, a template literal, a second options argument) is left out,
+    as is anything in strings, comments and template literal text.
+
+    Never raises; on malformed source it returns what it found.
+
+    @param source: The module's text.
+    @return: Every occurrence, in source order (the same specifier may come
+        more than once).
+    """
+    reader = _Reader(source)
+    found: list[ImportReference] = []
+    previous: _Token | None = None
+    while True:
+        token = reader.next()
+        if token is None:
+            break
+        kind, value = token[:2]
+        atTop = reader.depth == 0
+        afterDot = previous is not None and previous.value in (".", "?.")
+        previous = token
+        if kind != "ident" or afterDot:
+            continue
+        if value == "import":
+            argument = _dynamicImport(reader)
+            if argument is not None:
+                found.append(
+                    ImportReference(
+                        argument.value, argument.start + 1, argument.end - 1, True
+                    )
+                )
+                continue
+        if not atTop:
+            continue
+        specifier = None
+        if value == "import":
+            following = reader.peek()
+            if following is None or following[:2] in (("punct", "("), ("punct", ".")):
+                continue
+            if following.kind == "string":
+                reader.next()
+                specifier = following
+            else:
+                specifier = _fromClause(reader, 0)
+        elif value == "export":
+            following = reader.peek()
+            if following is None or following[:2] not in (
+                ("punct", "*"),
+                ("punct", "{"),
+            ):
+                continue
+            specifier = _fromClause(reader, 0)
+        else:
+            continue
+        previous = None
+        if specifier is None or _hasAttributes(reader):
+            continue
+        found.append(
+            ImportReference(specifier.value, specifier.start + 1, specifier.end - 1)
+        )
+    return found
 
 
 def findImportSpecifiers(source: str) -> list[str]:
@@ -445,41 +578,13 @@ def findImportSpecifiers(source: str) -> list[str]:
     @return: The specifiers as written (escapes decoded), in source order,
         each once, without empty or overlong ones.
     """
-    reader = _Reader(source)
     found: list[str] = []
     seen: set[str] = set()
-    previous: _Token | None = None
-    while True:
-        token = reader.next()
-        if token is None:
-            break
-        kind, value = token
-        atTop = reader.depth == 0
-        afterDot = previous is not None and previous[1] in (".", "?.")
-        previous = token
-        if kind != "ident" or not atTop or afterDot:
+    for reference in findImportReferences(source):
+        specifier = reference.specifier
+        if reference.dynamic or specifier in seen:
             continue
-        specifier = None
-        if value == "import":
-            following = reader.peek()
-            if following is None or following in (("punct", "("), ("punct", ".")):
-                continue
-            if following[0] == "string":
-                reader.next()
-                specifier = following[1]
-            else:
-                specifier = _fromClause(reader, 0)
-        elif value == "export":
-            following = reader.peek()
-            if following not in (("punct", "*"), ("punct", "{")):
-                continue
-            specifier = _fromClause(reader, 0)
-        else:
-            continue
-        previous = None
-        if specifier is None or _hasAttributes(reader):
-            continue
-        if 0 < len(specifier) <= MAX_SPECIFIER_LENGTH and specifier not in seen:
+        if 0 < len(specifier) <= MAX_SPECIFIER_LENGTH:
             seen.add(specifier)
             found.append(specifier)
     return found

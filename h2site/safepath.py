@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
+from urllib.parse import quote, unquote_to_bytes
 
-__all__ = ["resolveStaticPath", "safeSegments"]
+__all__ = ["nameToURL", "resolveStaticPath", "safeSegments", "urlToName"]
 
 
 def safeSegments(segments: Sequence[bytes]) -> tuple[str, ...] | None:
@@ -65,3 +66,36 @@ def resolveStaticPath(realRoot: str, segments: Sequence[str]) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         return None
     return real
+
+
+def urlToName(url: str, prefix: str) -> str | None:
+    """
+    The name (path below the static folder, C{/}-separated) a request for
+    C{url} is served from, by the same rules as the request: the C{prefix},
+    per-segment percent-decoding as Twisted does it, then L{safeSegments}.
+
+    @param url: An absolute path, perhaps with a query (a fingerprint such
+        as C{?v=1a2b}, which does not change the file) and a fragment.
+    @param prefix: The URL path the folder is served at, with slashes at
+        both ends.
+    @return: The name, or L{None} if no file there could be served.
+    """
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    if not path.startswith(prefix):
+        return None
+    try:
+        raw = [unquote_to_bytes(s) for s in path[len(prefix) :].split("/")]
+    except ValueError:
+        return None
+    segments = safeSegments(raw)
+    if segments is None:
+        return None
+    return "/".join(segments)
+
+
+def nameToURL(name: str, prefix: str) -> str:
+    """
+    The URL of the file called C{name} below the static folder served at
+    C{prefix}: the inverse of L{urlToName}.
+    """
+    return prefix + quote(name, safe="/")

@@ -178,9 +178,9 @@ def buildResource(
     store.build()
     staticDir = os.path.join(siteDir, "static")
     hasStatic = os.path.isdir(staticDir)
-    graph = AssetGraph(
-        StaticAssetFiles(staticDir if hasStatic else None), preload.limits
-    )
+    # After the store: discovery reads the bytes it sends, references
+    # fingerprinted.
+    graph = AssetGraph(StaticAssetFiles(store), preload.limits)
 
     def findLinks(html: str, url: str) -> Sequence[str]:
         return linkHeaderValues(graph.assets(html, url)[0])

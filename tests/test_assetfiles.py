@@ -8,6 +8,28 @@ from pathlib import Path
 from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.assetfiles import StaticAssetFiles
+from h2site.filestore import FileStore, Limits
+
+
+def _unused(work: object) -> object:
+    raise AssertionError("discovery never re-reads the disk")
+
+
+def storeFiles(
+    staticDir: Path | None, prefix: str = "/static/", limits: Limits = Limits()
+) -> StaticAssetFiles:
+    """
+    The asset source of a file store of C{staticDir}, built.
+    """
+    store = FileStore(
+        str(staticDir) if staticDir is not None else None,
+        limits,
+        lambda: 0.0,
+        _unused,  # type: ignore[arg-type]
+        prefix=prefix,
+    )
+    store.build()
+    return StaticAssetFiles(store)
 
 
 class StaticAssetFilesTests(SynchronousTestCase):
@@ -27,7 +49,7 @@ class StaticAssetFilesTests(SynchronousTestCase):
         (self.tmp / "outside.css").write_bytes(b"outside")
         os.symlink(self.tmp / "outside.css", self.static / "link.css")
         os.symlink(self.static / "css" / "app.css", self.static / "inside.css")
-        self.files = StaticAssetFiles(str(self.static))
+        self.files = storeFiles(self.static)
 
     def test_read(self) -> None:
         """
@@ -102,7 +124,7 @@ class StaticAssetFilesTests(SynchronousTestCase):
         """
         A site with no static folder has no files.
         """
-        files = StaticAssetFiles(None)
+        files = storeFiles(None)
         self.assertFalse(files.exists("/static/css/app.css"))
         self.assertIsNone(files.read("/static/css/app.css", 100))
 
@@ -110,6 +132,6 @@ class StaticAssetFilesTests(SynchronousTestCase):
         """
         The folder can be served under another prefix.
         """
-        files = StaticAssetFiles(str(self.static), prefix="/assets/")
+        files = storeFiles(self.static, prefix="/assets/")
         self.assertEqual(files.read("/assets/css/app.css", 100), b"body{}")
         self.assertIsNone(files.read("/static/css/app.css", 100))
