@@ -135,3 +135,19 @@ class StaticAssetFilesTests(SynchronousTestCase):
         files = storeFiles(self.static, prefix="/assets/")
         self.assertEqual(files.read("/assets/css/app.css", 100), b"body{}")
         self.assertIsNone(files.read("/static/css/app.css", 100))
+
+    def test_bytesSent(self) -> None:
+        """
+        Discovery reads what the store sends: a stylesheet's references
+        fingerprinted when it is held in memory, and the file as it is when
+        it is sent from disk.
+        """
+        (self.static / "css" / "main.css").write_bytes(b'@import "app.css";')
+        store = storeFiles(self.static)
+        data = store.read("/static/css/main.css", 100)
+        assert data is not None
+        self.assertRegex(data, rb'^@import "app\.css\?v=[0-9a-f]{16}";$')
+        onDisk = storeFiles(self.static, limits=Limits(maxFileSize=0))
+        self.assertEqual(
+            onDisk.read("/static/css/main.css", 100), b'@import "app.css";'
+        )

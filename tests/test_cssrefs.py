@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.cssrefs import findStylesheetAssets
+from h2site.cssrefs import findStylesheetAssets, findURLReferences
 from h2site.preload import Asset, linkHeaderValues
 
 CSS_URL = "/static/css/app.css"
@@ -560,3 +560,119 @@ class PropertyTests(SynchronousTestCase):
             self.assertEqual(
                 urls(css), ["/static/css/a.css", "/static/css/x.png"], piece
             )
+
+
+def spans(css: str) -> list[tuple[str, str]]:
+    """
+    Each reference L{findURLReferences} finds: its URL, and the text at its
+    span.
+    """
+    return [(r.url, css[r.start : r.end]) for r in findURLReferences(css)]
+
+
+class URLReferenceTests(SynchronousTestCase):
+    """
+    L{findURLReferences} finds every URL written in a stylesheet, with the
+    span of its text.
+    """
+
+    def test_forms(self) -> None:
+        """
+        C{@import} with a string or C{url()}, C{url()} quoted or not, in any
+        case and with inner whitespace, in rules and C{@font-face}; the span
+        is the text between the quotes or parentheses.
+        """
+        css = (
+            "@import 'a.css';\n"
+            '@IMPORT URL( "b.css" ) screen;\n'
+            "@import url(  c.css  );\n"
+            "@font-face { src: url(../f.woff2) format('woff2'), url('f.woff') }\n"
+            'p { background: #fff URL( "i.png" ) no-repeat }\n'
+        )
+        self.assertEqual(
+            spans(css),
+            [
+                ("a.css", "a.css"),
+                ("b.css", "b.css"),
+                ("c.css", "c.css"),
+                ("../f.woff2", "../f.woff2"),
+                ("f.woff", "f.woff"),
+                ("i.png", "i.png"),
+            ],
+        )
+
+    def test_minified(self) -> None:
+        """
+        Minified CSS, with no whitespace anywhere, and nested rules.
+        """
+        css = '@import"a.css";a{b:url(x.png)}@media print{c{d:url("y.png")}}'
+        self.assertEqual(
+            spans(css), [("a.css", "a.css"), ("x.png", "x.png"), ("y.png", "y.png")]
+        )
+
+    def test_escapes(self) -> None:
+        """
+        A reference written with escapes has the decoded URL and the text as
+        written, so the two differ.
+        """
+        css = '@import "a\\2e css"; p { background: url(b\\29.png) }'
+        self.assertEqual(spans(css), [("a.css", "a\\2e css"), ("b).png", "b\\29.png")])
+
+    def test_fragments(self) -> None:
+        """
+        A fragment is part of the reference.
+        """
+        css = "p { mask: url(sprite.svg#icon) } q { b: url('s.svg#a') }"
+        self.assertEqual(
+            spans(css), [("sprite.svg#icon", "sprite.svg#icon"), ("s.svg#a", "s.svg#a")]
+        )
+
+    def test_notReferences(self) -> None:
+        """
+        Comments, strings that look like references, and bare strings in
+        C{image-set()} are not references (the url() inside it is).
+        """
+        css = (
+            "/* url(c.png) @import 'd.css'; */\n"
+            'p::before { content: "url(e.png)"; }\n'
+            'q { background: image-set("f.png" 1x, url(g.png) 2x) }\n'
+        )
+        self.assertEqual(spans(css), [("g.png", "g.png")])
+
+    def test_lineBreaks(self) -> None:
+        """
+        Spans stay exact after every kind of line break the CSS tokenizer
+        knows (CR LF, CR, LF, form feed) and after non-ASCII text.
+        """
+        css = "/* \u00e9t\u00e9 */\r\na{}\rb{}\nc{}\fd { e: url(x.png) }"
+        self.assertEqual(spans(css), [("x.png", "x.png")])
+
+    def test_unterminated(self) -> None:
+        """
+        A string or C{url(} cut off by the end of the file or a line has no
+        span: its extent is not certain.
+        """
+        for css in ['@import "a.css', "a { b: url(x.png", '@import "a\n.css";']:
+            self.assertEqual(findURLReferences(css), [], css)
+
+    def test_deepNesting(self) -> None:
+        """
+        Deeply nested blocks do not exhaust the recursion limit.
+        """
+        css = "a { b: url(x.png) }" + "(" * 100_000
+        self.assertEqual(spans(css), [("x.png", "x.png")])
+
+    @settings(database=None, deadline=None, max_examples=1000)
+    @given(_CSSISH)
+    def test_spansInBounds(self, css: str) -> None:
+        """
+        For any input, spans are in order, inside the text, and a span's
+        text without a backslash or NUL is exactly its URL.
+        """
+        previous = 0
+        for reference in findURLReferences(css):
+            self.assertTrue(previous <= reference.start <= reference.end <= len(css))
+            previous = reference.end
+            text = css[reference.start : reference.end]
+            if "\\" not in text and "\x00" not in text:
+                self.assertEqual(text, reference.url)

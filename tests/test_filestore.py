@@ -284,3 +284,186 @@ class FileStoreTests(SynchronousTestCase):
         css = _resolved(store.lookup("css/app.css"))
         assert css is not None
         self.assertIn(IDENTITY, css.representation.bodies)
+
+
+class FingerprintTests(SynchronousTestCase):
+    """
+    Stylesheets and modules held in memory are sent with the references
+    inside them fingerprinted, each with the fingerprint of the bytes sent
+    for the file it names.
+    """
+
+    APP = (
+        b'@import "base.css";\n'
+        b"@font-face { src: url(../fonts/x.woff2) }\n"
+        b"p { background: url('../img/hero.svg#top') }\n"
+    )
+
+    def setUp(self) -> None:
+        self.root = Path(self.mktemp())
+        files = {
+            "css/app.css": self.APP,
+            "css/base.css": b'@import "deep.css"; body { margin: 0 }\n',
+            "css/deep.css": b"p { color: red }\n",
+            "fonts/x.woff2": os.urandom(500),
+            "img/hero.svg": b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            "js/main.mjs": b"import './a.mjs';\nimport('./b.mjs');\n",
+            "js/a.mjs": b"export * from './b.mjs';\n",
+            "js/b.mjs": b"export const b = 1;\n",
+            "js/c.mjs": b"import './d.mjs';\n",
+            "js/d.mjs": b"import './c.mjs';\n",
+        }
+        for name, data in files.items():
+            path = self.root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        self.clock = FakeClock()
+
+    def store(self, limits: Limits | None = None) -> FileStore:
+        store = FileStore(str(self.root), limits or Limits(), self.clock, _sync)
+        store.build()
+        return store
+
+    def sent(self, store: FileStore, name: str) -> bytes:
+        stored = _resolved(store.lookup(name))
+        assert stored is not None
+        data = stored.representation.identity.data
+        assert data is not None
+        return data
+
+    def v(self, store: FileStore, name: str) -> bytes:
+        version = store.version(name)
+        assert version is not None
+        return version.encode("ascii")
+
+    def test_dependenciesFirst(self) -> None:
+        """
+        Each file carries the fingerprints of the files it names, as they
+        are sent (a chain of imports three deep, a font, an image with a
+        fragment; static, re-exported and dynamic imports).
+        """
+        store = self.store()
+        self.assertEqual(
+            self.sent(store, "css/app.css"),
+            b'@import "base.css?v=' + self.v(store, "css/base.css") + b'";\n'
+            b"@font-face { src: url(../fonts/x.woff2?v="
+            + self.v(store, "fonts/x.woff2")
+            + b") }\np { background: url('../img/hero.svg?v="
+            + self.v(store, "img/hero.svg")
+            + b"#top') }\n",
+        )
+        self.assertIn(
+            b"deep.css?v=" + self.v(store, "css/deep.css"),
+            self.sent(store, "css/base.css"),
+        )
+        self.assertEqual(
+            self.sent(store, "js/main.mjs"),
+            b"import './a.mjs?v=" + self.v(store, "js/a.mjs") + b"';\n"
+            b"import('./b.mjs?v=" + self.v(store, "js/b.mjs") + b"');\n",
+        )
+        self.assertIn(
+            b"b.mjs?v=" + self.v(store, "js/b.mjs"), self.sent(store, "js/a.mjs")
+        )
+
+    def test_fingerprintOfSentBytes(self) -> None:
+        """
+        A rewritten file's fingerprint, ETag and compressed forms are those
+        of the bytes sent.
+        """
+        store = self.store()
+        stored = _resolved(store.lookup("css/app.css"))
+        assert stored is not None
+        rep = stored.representation
+        expected = representationFromBytes(
+            self.sent(store, "css/app.css"), rep.contentType, 0
+        )
+        self.assertNotEqual(rep.identity.data, self.APP)
+        self.assertEqual(rep.version, expected.version)
+        self.assertEqual(rep.identity.etag, expected.identity.etag)
+        self.assertEqual(brotli.decompress(rep.bodies["br"].data), rep.identity.data)
+
+    def test_cycle(self) -> None:
+        """
+        Of two modules importing each other, one carries the other's final
+        fingerprint, and the other names it as written.
+        """
+        store = self.store()
+        c, d = self.sent(store, "js/c.mjs"), self.sent(store, "js/d.mjs")
+        self.assertEqual(c, b"import './d.mjs?v=" + self.v(store, "js/d.mjs") + b"';\n")
+        self.assertEqual(d, b"import './c.mjs';\n")
+
+    def test_sidecarIgnored(self) -> None:
+        """
+        A C{.br} or C{.gz} shipped beside a rewritten stylesheet holds the
+        bytes on disk, not those sent, so it is not used: the compressed
+        forms decode to the rewritten bytes.
+        """
+        app = self.root / "css" / "app.css"
+        (self.root / "css" / "app.css.br").write_bytes(brotli.compress(self.APP))
+        (self.root / "css" / "app.css.gz").write_bytes(gzip.compress(self.APP))
+        store = self.store()
+        stored = _resolved(store.lookup("css/app.css"))
+        assert stored is not None
+        rep = stored.representation
+        self.assertIn(b"?v=", rep.identity.data or b"")
+        self.assertEqual(brotli.decompress(rep.bodies["br"].data), rep.identity.data)
+        self.assertEqual(
+            gzip.decompress(rep.bodies["gzip"].data or b""), rep.identity.data
+        )
+        self.assertEqual(app.read_bytes(), self.APP)
+
+    def test_largeNotRewritten(self) -> None:
+        """
+        A stylesheet too large to be held in memory is sent from disk as it
+        is, with the fingerprint of those bytes.
+        """
+        store = self.store(Limits(maxFileSize=len(self.APP) - 1))
+        stored = _resolved(store.lookup("css/app.css"))
+        assert stored is not None
+        self.assertIsNone(stored.representation.identity.data)
+        self.assertEqual(
+            stored.representation.version,
+            representationFromBytes(self.APP, "text/css", 0).version,
+        )
+
+    def test_reindexRewrites(self) -> None:
+        """
+        A stylesheet changed between reloads is rewritten when it is read
+        again, with the fingerprints current then.
+        """
+        store = self.store()
+        (self.root / "css" / "app.css").write_bytes(b"@import url(deep.css) print;")
+        self.clock.now += 2
+        self.assertEqual(
+            self.sent(store, "css/app.css"),
+            b"@import url(deep.css?v=" + self.v(store, "css/deep.css") + b") print;",
+        )
+
+    def test_dependencyChanged(self) -> None:
+        """
+        When a file a stylesheet names changes, the stylesheet keeps the old
+        fingerprint until the next build, which gives it the new one, and
+        with it new bytes, a new ETag and a new fingerprint of its own.
+        """
+        store = self.store()
+        oldApp = _resolved(store.lookup("css/app.css"))
+        oldBase = store.version("css/base.css")
+        assert oldApp is not None and oldBase is not None
+        (self.root / "css" / "base.css").write_bytes(b"body { margin: 1px }\n")
+        self.clock.now += 2
+        self.sent(store, "css/base.css")
+        newBase = self.v(store, "css/base.css")
+        self.assertNotEqual(newBase, oldBase.encode("ascii"))
+        self.assertIn(
+            b"base.css?v=" + oldBase.encode("ascii"), self.sent(store, "css/app.css")
+        )
+        store.build()
+        newApp = _resolved(store.lookup("css/app.css"))
+        assert newApp is not None
+        self.assertIn(b"base.css?v=" + newBase, self.sent(store, "css/app.css"))
+        self.assertNotEqual(
+            newApp.representation.version, oldApp.representation.version
+        )
+        self.assertNotEqual(
+            newApp.representation.identity.etag, oldApp.representation.identity.etag
+        )

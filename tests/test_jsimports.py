@@ -4,7 +4,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.jsimports import MAX_SPECIFIER_LENGTH, findImportSpecifiers
+from h2site.jsimports import (
+    MAX_SPECIFIER_LENGTH,
+    findImportReferences,
+    findImportSpecifiers,
+)
 
 
 class ImportFormTests(SynchronousTestCase):
@@ -378,3 +382,115 @@ class PropertyTests(SynchronousTestCase):
         for piece in ["(", "{", "`${", "/", "[", "'", "/*", "(/["]:
             source = "import './a.mjs';" + piece * 200_000
             self.assertEqual(findImportSpecifiers(source), ["./a.mjs"], piece)
+
+
+def references(source: str) -> list[tuple[str, str, bool]]:
+    """
+    Each reference L{findImportReferences} finds: its specifier, the text
+    at its span, and whether it is a dynamic import.
+    """
+    return [
+        (r.specifier, source[r.start : r.end], r.dynamic)
+        for r in findImportReferences(source)
+    ]
+
+
+class ImportReferenceTests(SynchronousTestCase):
+    """
+    L{findImportReferences} finds every specifier written as a string, with
+    the span of its text.
+    """
+
+    def test_staticForms(self) -> None:
+        """
+        Static imports and re-exports, each occurrence, with the span between
+        the quotes.
+        """
+        source = (
+            "import a from './a.mjs';\n"
+            'import "./b.mjs";\n'
+            "export * from '../c.js';\n"
+            "export { d } from '/d.mjs';\n"
+            "import again from './a.mjs';\n"
+        )
+        self.assertEqual(
+            references(source),
+            [
+                ("./a.mjs", "./a.mjs", False),
+                ("./b.mjs", "./b.mjs", False),
+                ("../c.js", "../c.js", False),
+                ("/d.mjs", "/d.mjs", False),
+                ("./a.mjs", "./a.mjs", False),
+            ],
+        )
+
+    def test_dynamic(self) -> None:
+        """
+        A dynamic import with one string literal is found at any depth, in
+        template literal substitutions too; with any other argument it is
+        not, and neither is a method called C{import}.
+        """
+        source = (
+            "const m = await import('./a.mjs');\n"
+            'function f() { if (x) { return import("./b.mjs") } }\n'
+            "`${import('./c.mjs')}`;\n"
+            "import(name); import(`./d.mjs`); import('./e.mjs', {});\n"
+            "import('./f' + '.mjs'); obj.import('./g.mjs'); a?.import('./h.mjs');\n"
+        )
+        self.assertEqual(
+            references(source),
+            [
+                ("./a.mjs", "./a.mjs", True),
+                ("./b.mjs", "./b.mjs", True),
+                ("./c.mjs", "./c.mjs", True),
+            ],
+        )
+        self.assertEqual(findImportSpecifiers(source), [])
+
+    def test_escapes(self) -> None:
+        """
+        A specifier with escapes has its decoded value and the text as
+        written.
+        """
+        source = "import './a\\x2emjs'; import('./b\\u002emjs');"
+        self.assertEqual(
+            references(source),
+            [("./a.mjs", "./a\\x2emjs", False), ("./b.mjs", "./b\\u002emjs", True)],
+        )
+
+    def test_lookalikes(self) -> None:
+        """
+        Imports in strings, comments, template literal text and regular
+        expressions are not references.
+        """
+        source = (
+            "const s = \"import a from './a.mjs'\";\n"
+            "// import('./b.mjs')\n"
+            "/* import './c.mjs' */\n"
+            "const t = `import('./d.mjs')`;\n"
+            "const r = /import('.\\/e.mjs')/;\n"
+        )
+        self.assertEqual(references(source), [])
+
+    def test_withAttributes(self) -> None:
+        """
+        A static import with attributes is not a JavaScript module import.
+        """
+        source = "import data from './x.json' with { type: 'json' };"
+        self.assertEqual(references(source), [])
+
+    @settings(database=None, deadline=None, max_examples=1000)
+    @given(_JSISH)
+    def test_spansInBounds(self, source: str) -> None:
+        """
+        For any input, spans are in order, inside the text, and a span's
+        text without a backslash is exactly its specifier.
+        """
+        previous = 0
+        for reference in findImportReferences(source):
+            self.assertTrue(previous <= reference.start <= reference.end)
+            self.assertLessEqual(reference.end, len(source))
+            previous = reference.end
+            text = source[reference.start : reference.end]
+            if "\\" not in text:
+                self.assertEqual(text, reference.specifier)
