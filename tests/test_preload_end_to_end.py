@@ -10,7 +10,9 @@ import re
 import signal
 import subprocess
 from pathlib import Path
+from urllib.parse import urljoin
 
+import httpx
 from twisted.trial.unittest import SynchronousTestCase
 
 from .helpers import copySite, requireTool, sharedCertificates, startServer
@@ -121,12 +123,28 @@ class PreloadEndToEndTests(SynchronousTestCase):
         (_, early), (_, final) = seen
         self.assertEqual(assetURLs(final), DEMO_ASSETS)
         self.assertEqual(early, final)
-        self.assertIn(
-            '</static/fonts/h2display.woff2>; rel=preload; as=font; type="font/woff2"; '
-            "crossorigin",
+        fingerprint = r"\?v=[0-9a-f]{16}"
+        self.assertTrue(
+            any(
+                re.fullmatch(
+                    rf"</static/fonts/h2display\.woff2{fingerprint}>; rel=preload; "
+                    'as=font; type="font/woff2"; crossorigin',
+                    link,
+                )
+                for link in final
+            ),
             final,
         )
-        self.assertIn("</static/js/lib/format.mjs>; rel=modulepreload", final)
+        self.assertTrue(
+            any(
+                re.fullmatch(
+                    rf"</static/js/lib/format\.mjs{fingerprint}>; rel=modulepreload",
+                    link,
+                )
+                for link in final
+            ),
+            final,
+        )
 
     def test_nghttp(self) -> None:
         """
@@ -289,3 +307,98 @@ class PreloadEndToEndTests(SynchronousTestCase):
         self.server.waitForOutput(r"reloaded; now serving the new version")
         seen = self.curl("--http2", *NAVIGATE)
         self.assertIn("/static/css/extra.css", assetURLs(seen[-1][1]))
+        # Fingerprinted, as the rebuilt stylesheet names it.
+        self.assertTrue(
+            any(link.startswith("</static/css/extra.css?v=") for link in seen[-1][1]),
+            seen,
+        )
+
+
+#: A reference carrying a fingerprint, inside a stylesheet or a module.
+_FINGERPRINTED_REFERENCE = re.compile(r"""["'(]([^"'()\s]+\?v=[0-9a-f]{16})["')]""")
+
+
+class FingerprintEndToEndTests(SynchronousTestCase):
+    """
+    What the demo home page pulls in through its stylesheet and modules is
+    requested, and announced, by fingerprinted URLs that may be cached as
+    immutable.
+    """
+
+    def test_fingerprintedThroughout(self) -> None:
+        """
+        Every URL the page announces (in the 103 and the 200) carries a
+        fingerprint and answers with the immutable C{Cache-Control}; the
+        stylesheet and modules, fetched at those URLs, name their imports,
+        font and image by exactly the announced URLs; and the page names
+        its stylesheet and entry module by them too.
+        """
+        certs = sharedCertificates()
+        tmp = Path(self.mktemp()).absolute()
+        tmp.mkdir()
+        site = copySite(tmp / "site")
+        server = startServer(
+            self, "--site", str(site), "--port", certs.endpoint(), cwd=tmp
+        )
+        with httpx.Client(http2=True, verify=certs.sslContext(), timeout=30) as client:
+            page = client.get(server.url + "/")
+            self.assertEqual(page.http_version, "HTTP/2")
+            links = [
+                value.split(">", 1)[0].lstrip("<")
+                for value in re.split(r", (?=<)", page.headers["link"])
+            ]
+            self.assertEqual([url.split("?", 1)[0] for url in links], DEMO_ASSETS)
+            for url in links:
+                self.assertRegex(url, r"\?v=[0-9a-f]{16}$")
+            for url in ["/static/css/app.css", "/static/js/main.mjs"]:
+                announced = next(u for u in links if u.startswith(url + "?"))
+                self.assertIn(f'"{announced}"', page.text)
+            named: set[str] = set()
+            for url in links:
+                response = client.get(server.url + url)
+                self.assertEqual(response.status_code, 200, url)
+                self.assertEqual(
+                    response.headers["cache-control"],
+                    "public, max-age=31536000, immutable",
+                    url,
+                )
+                if url.split("?", 1)[0].endswith((".css", ".mjs")):
+                    named.update(
+                        urljoin(url, reference)
+                        for reference in _FINGERPRINTED_REFERENCE.findall(response.text)
+                    )
+            # Each deep asset is named, fingerprinted, by the stylesheet or a
+            # module exactly as announced; and nothing else is.
+            deep = [u for u in links if u.split("?", 1)[0] not in _PAGE_OWN]
+            self.assertEqual(named, set(deep))
+            unversioned = client.get(server.url + "/static/css/base.css")
+            self.assertEqual(unversioned.headers["cache-control"], "no-cache")
+
+        seen = subprocess.run(
+            [
+                requireTool("curl"),
+                "--silent",
+                "--show-error",
+                "--http2",
+                "--cacert",
+                str(certs.caCert),
+                "--dump-header",
+                "-",
+                "--output",
+                "/dev/null",
+                *NAVIGATE,
+                server.url + "/",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        (interim, early), (_, final) = responses(seen.stdout)
+        self.assertEqual(interim, "HTTP/2 103")
+        self.assertEqual([v.split(">", 1)[0].lstrip("<") for v in early], links)
+        self.assertEqual(early, final)
+
+
+#: What the demo page names itself (with static_url()).
+_PAGE_OWN = {"/static/css/app.css", "/static/js/main.mjs", "/static/img/favicon.svg"}
