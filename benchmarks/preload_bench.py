@@ -20,10 +20,11 @@ taken in turn so that noise spreads evenly.  Two cache conditions:
     cache, so with the cache disabled those preloads are fetched and thrown
     away: this measures the C{Link} header alone;
   - first visit: cache on but empty (the fresh profile), which is what a
-    real first visit is, and where Early Hints are used.  Only fully for
-    fingerprinted files, though: files the stylesheet and modules name
-    without a fingerprint are served C{no-cache} (see L{h2site.static}), so
-    Chromium revalidates the copy the 103 fetched, a round trip each.
+    real first visit is, and where Early Hints are used.  Every hinted URL
+    is fingerprinted (the stylesheet and modules name theirs with the
+    fingerprints h2site adds, see L{h2site.fingerprint}), so served as
+    immutable, and Chromium uses the copy the 103 fetched without
+    revalidating it.
 
 Servers, all with the same key and certificate (trusted by its SPKI hash, so
 Chromium caches as it would for a real certificate), serving the same bytes

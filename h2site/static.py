@@ -6,13 +6,14 @@ script processors, a fixed type table), served from the L{FileStore} index
 with validators, range requests, precompressed codings and a caching policy.
 
 Fingerprinted URLs: C{static_url('css/app.css')} in a template yields
-C{/static/css/app.css?v=HASH}, where C{HASH} starts the SHA-256 of the file's
-bytes.  A query rather than a hashed file name keeps the file's own URL, so
-the relative C{url()} and C{import} references inside our CSS and JavaScript
-stay valid without rewriting them.  A request whose C{v} is the file's
-current hash may be cached for a year as immutable (the URL changes whenever
-the bytes do); any other request for the file, with no C{v} or an old one,
-gets C{no-cache}, so it is revalidated with its C{ETag} and never goes stale.
+C{/static/css/app.css?v=HASH}, where C{HASH} starts the SHA-256 of the bytes
+sent; the file store gives the references inside stylesheets and modules
+the same form (L{h2site.fingerprint}).  A query rather than a hashed file
+name keeps the file's own URL, so a relative reference left as written
+still resolves.  A request whose C{v} is the file's current hash may be
+cached for a year as immutable (the URL changes whenever the bytes do); any
+other request for the file, with no C{v} or an old one, gets C{no-cache},
+so it is revalidated with its C{ETag} and never goes stale.
 """
 
 from __future__ import annotations
