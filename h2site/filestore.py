@@ -47,7 +47,7 @@ from twisted.python.failure import Failure
 from .buildcache import BuildCache, Compressor, compress, decodes, hashFile
 from .conditional import ETag, formatHTTPDate
 from .encoding import IDENTITY
-from .fingerprint import dependencies, kindOf, postOrder, rewrite
+from .fingerprint import Target, kindOf, postOrder, rewrite, targets
 from .mediatypes import isCompressible, mediaType
 from .safepath import nameToURL, resolveStaticPath, urlToName
 
@@ -223,6 +223,19 @@ class StoredFile:
     stamps: tuple[Stamp | None, ...]
     representation: Representation
     checkedAt: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    """
+    A stylesheet or script as read before the build rewrites it: its bytes,
+    the references in them that may be fingerprinted, and the names of the
+    files those name (each once).
+    """
+
+    data: bytes
+    targets: list[Target]
+    dependencies: list[str]
 
 
 def _sidecarPaths(root: str, name: str) -> list[tuple[str, str | None]]:
@@ -425,14 +438,16 @@ class FileStore:
             names = list(walk(root))
             rewritten = [n for n in names if kindOf(n, mediaType(n)) is not None]
             plain = [n for n in names if kindOf(n, mediaType(n)) is None]
-            for name in plain + postOrder(rewritten, self._references(rewritten)):
+            scanned = self._references(rewritten)
+            edges = {n: s.dependencies for n, s in scanned.items()}
+            for name in plain + postOrder(rewritten, edges):
                 stored = indexFile(
                     root,
                     name,
                     self.limits,
                     self.limits.maxTotalSize - used,
                     self.cache,
-                    self._fingerprinter(name, files),
+                    self._fingerprinter(name, files, scanned.pop(name, None)),
                 )
                 if stored is not None:
                     stored.checkedAt = now
@@ -447,15 +462,15 @@ class FileStore:
             memory=used,
         )
 
-    def _references(self, names: list[str]) -> dict[str, list[str]]:
+    def _references(self, names: list[str]) -> dict[str, _Scanned]:
         """
-        For each of C{names} (stylesheets and scripts), the names of the
-        files its references that may be fingerprinted point to.  Files too
-        large to be held in memory are never rewritten, and name nothing.
+        Read C{names} (stylesheets and scripts) for the references that may
+        be fingerprinted.  Files too large to be held in memory are never
+        rewritten, and are left out.
         """
         root = self.root
         assert root is not None
-        edges: dict[str, list[str]] = {}
+        scanned: dict[str, _Scanned] = {}
         for name in names:
             kind = kindOf(name, mediaType(name))
             realPath = resolveStaticPath(root, name.split("/"))
@@ -468,19 +483,25 @@ class FileStore:
                 continue
             if len(data) > self.limits.maxFileSize:
                 continue
-            targets = (
-                urlToName(url, self.prefix)
-                for url in dependencies(nameToURL(name, self.prefix), data, kind)
+            found = targets(nameToURL(name, self.prefix), data, kind)
+            named = (urlToName(t.url, self.prefix) for t in found)
+            scanned[name] = _Scanned(
+                data, found, list(dict.fromkeys(n for n in named if n is not None))
             )
-            edges[name] = [t for t in targets if t is not None]
-        return edges
+        return scanned
 
     def _fingerprinter(
-        self, name: str, files: Mapping[str, StoredFile]
+        self,
+        name: str,
+        files: Mapping[str, StoredFile],
+        scanned: _Scanned | None = None,
     ) -> Callable[[bytes], bytes] | None:
         """
         What rewrites C{name}'s references with the fingerprints of
         C{files}, or L{None} for a file whose references are not rewritten.
+
+        @param scanned: what L{_references} found in the file, used if the
+            file still has the same bytes.
         """
         kind = kindOf(name, mediaType(name))
         if kind is None:
@@ -493,7 +514,13 @@ class FileStore:
             stored = files.get(targetName) if targetName is not None else None
             return stored.representation.version if stored is not None else None
 
-        return lambda data: rewrite(url, data, kind, versionOf)
+        def fingerprint(data: bytes) -> bytes:
+            found = None
+            if scanned is not None and scanned.data == data:
+                found = scanned.targets
+            return rewrite(url, data, kind, versionOf, found)
+
+        return fingerprint
 
     def get(self, name: str) -> StoredFile | None:
         """

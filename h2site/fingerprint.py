@@ -38,7 +38,6 @@ from .preload import resolveURL
 __all__ = [
     "Kind",
     "Target",
-    "dependencies",
     "kindOf",
     "postOrder",
     "rewrite",
@@ -171,15 +170,13 @@ def targets(fileURL: str, data: bytes, kind: Kind) -> list[Target]:
     return _targetsIn(fileURL, decoded[1], kind)
 
 
-def dependencies(fileURL: str, data: bytes, kind: Kind) -> list[str]:
-    """
-    The URLs of the files a file's fingerprintable references name, each
-    once: what must have its fingerprint before this file gets its own.
-    """
-    return list(dict.fromkeys(t.url for t in targets(fileURL, data, kind)))
-
-
-def rewrite(fileURL: str, data: bytes, kind: Kind, versionOf: VersionOf) -> bytes:
+def rewrite(
+    fileURL: str,
+    data: bytes,
+    kind: Kind,
+    versionOf: VersionOf,
+    found: Sequence[Target] | None = None,
+) -> bytes:
     """
     The file with C{?v=<fingerprint>} added to each reference that may be
     fingerprinted and names a file C{versionOf} knows.
@@ -187,15 +184,20 @@ def rewrite(fileURL: str, data: bytes, kind: Kind, versionOf: VersionOf) -> byte
     @param fileURL: The URL the file is served at (an absolute path).
     @param data: The file's bytes.
     @param versionOf: The current fingerprint of the file at a URL.
+    @param found: What L{targets} gave for these very bytes, if it was
+        called already (parsing a large stylesheet costs more than the rest
+        of this put together).
     @return: The new bytes; C{data} itself when nothing changed.
     """
     decoded = _decode(data)
     if decoded is None:
         return data
     bom, text = decoded
+    if found is None:
+        found = _targetsIn(fileURL, text, kind)
     parts: list[str] = []
     done = 0
-    for target in _targetsIn(fileURL, text, kind):
+    for target in found:
         version = versionOf(target.url)
         if version is None:
             continue

@@ -16,14 +16,16 @@ def _unused(work: object) -> object:
 
 
 def storeFiles(
-    staticDir: Path | None, prefix: str = "/static/", limits: Limits = Limits()
+    staticDir: Path | None,
+    prefix: str = "/static/",
+    limits: Limits | None = None,
 ) -> StaticAssetFiles:
     """
     The asset source of a file store of C{staticDir}, built.
     """
     store = FileStore(
         str(staticDir) if staticDir is not None else None,
-        limits,
+        limits or Limits(),
         lambda: 0.0,
         _unused,  # type: ignore[arg-type]
         prefix=prefix,

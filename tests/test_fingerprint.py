@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.fingerprint import Kind, dependencies, kindOf, postOrder, rewrite
+from h2site.fingerprint import Kind, kindOf, postOrder, rewrite, targets
 
 CSS_URL = "/static/css/app.css"
 JS_URL = "/static/js/main.mjs"
@@ -206,16 +206,22 @@ class ModuleTests(SynchronousTestCase):
         self.assertEqual(rewritten(source, "js"), source)
 
 
-class DependencyTests(SynchronousTestCase):
-    def test_dependencies(self) -> None:
+class TargetTests(SynchronousTestCase):
+    def test_targets(self) -> None:
         """
-        The URLs a file's rewritable references name, each once, whether or
-        not a file is there.
+        The references that may be fingerprinted, with the URLs they name,
+        whether or not a file is there; given to L{rewrite}, they spare it
+        parsing the file again, with the same result.
         """
         css = b'@import "base.css"; a { b: url(base.css) } c { d: url(x.png#y) }'
+        found = targets(CSS_URL, css, "css")
         self.assertEqual(
-            dependencies(CSS_URL, css, "css"),
-            ["/static/css/base.css", "/static/css/x.png"],
+            [t.url for t in found],
+            ["/static/css/base.css", "/static/css/base.css", "/static/css/x.png"],
+        )
+        self.assertEqual(
+            rewrite(CSS_URL, css, "css", VERSIONS.get, found),
+            rewrite(CSS_URL, css, "css", VERSIONS.get),
         )
 
 
