@@ -428,7 +428,8 @@ class FileStore:
 
         Stylesheets and JavaScript files come last, in post-order of their
         references, so each is rewritten with the final fingerprints of the
-        files it names.
+        files it names (and, past the memory budget, they are the ones sent
+        from disk, unrewritten).
         """
         files: dict[str, StoredFile] = {}
         used = 0
