@@ -69,10 +69,12 @@ class Transport(StringTransport):
         super().__init__(peerAddress=IPv4Address("TCP", "127.0.0.1", 50000))
         self.negotiatedProtocol = protocol
         self.writes = 0
+        self.largestWrite = 0
         self.aborted = False
 
     def write(self, data: bytes) -> None:
         self.writes += 1
+        self.largestWrite = max(self.largestWrite, len(data))
         super().write(data)
 
     def abortConnection(self) -> None:
@@ -130,6 +132,18 @@ class Page(Resource):
         return b"posted:" + body
 
 
+class Big(Resource):
+    """
+    A large response written at once, as the file store does.
+    """
+
+    isLeaf = True
+    body = bytes(range(256)) * 640
+
+    def render_GET(self, request: Request) -> bytes:
+        return self.body
+
+
 class Slow(Resource):
     """
     Answers only when the test says so.
@@ -185,6 +199,7 @@ class Harness:
         root.putChild(b"page", self.page)
         root.putChild(b"slow", self.slow)
         root.putChild(b"stream", self.stream)
+        root.putChild(b"big", Big())
         self.logged: list[http.Request] = []
         self.site = H2Site(
             root, self.logged.append, limits=self.limits, reactor=self.clock
@@ -508,6 +523,39 @@ class ServingTests(SynchronousTestCase):
         for streamID in ids:
             kinds = [type(f) for f in h.frames if f.stream_id == streamID]
             self.assertEqual(kinds, [HeadersFrame, DataFrame])
+
+    def test_largeResponsesInBoundedPieces(self) -> None:
+        """
+        Large responses go out in DATA frames of at most 16 KiB (one TLS
+        record), even when the client allows larger frames, and a pass's
+        output reaches the transport in pieces well under 128 KiB, the size
+        from which each buffer would be a fresh C{mmap} to fault in.
+        """
+        h = Harness(
+            settings={
+                SettingCodes.MAX_FRAME_SIZE: 1 << 20,
+                SettingCodes.INITIAL_WINDOW_SIZE: (1 << 31) - 1,
+            }
+        )
+        h.client.increment_flow_control_window((1 << 30) - 65535)
+        h.send()
+        ids = [h.request("/big") for _ in range(4)]
+        events = h.receive()
+        for _ in range(10):
+            # The passes after the first, each within the write batch size.
+            h.clock.advance(0)
+            events += h.receive()
+        got = responses(events)
+        for streamID in ids:
+            self.assertEqual(got[streamID]["body"], Big.body)
+            sizes = [
+                len(f.data)
+                for f in h.frames
+                if isinstance(f, DataFrame) and f.stream_id == streamID
+            ]
+            self.assertEqual(max(sizes), 16384)
+        self.assertLess(h.transport.largestWrite, 96 * 1024)
+        self.assertGreater(h.transport.largestWrite, 48 * 1024)
 
     def test_bodilessResponse(self) -> None:
         """
