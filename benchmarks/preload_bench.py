@@ -26,6 +26,31 @@ taken in turn so that noise spreads evenly.  Two cache conditions:
     immutable, and Chromium uses the copy the 103 fetched without
     revalidating it.
 
+What the figures are made of (measured with resource timing, DevTools
+network events, a NetLog and a renderer trace, 100 ms latency):
+
+  - cache disabled: two round trips, then the browser's own work.  The
+    document arrives (one round trip); the renderer commits it and only then
+    acts on the C{Link} header, sending all nine hinted requests together
+    (the second round trip; nothing is found late, every preload is used,
+    nothing is fetched twice by the page).  After the last byte come style,
+    layout, the SVG images' documents and module evaluation before
+    C{load}.  The 103's preloads are fetched too, and thrown away: Chromium
+    keeps them only in the HTTP cache, which the page may not use (the
+    server sees every asset twice; the waste costs about 10 ms here).  The
+    renderer's work before and after the second round trip is CPU time, and
+    on a busy machine most of it is waiting for a core: in one trace the
+    main thread's tasks took 139 ms of wall time for 39 ms of CPU.  "last
+    byte" is when the last resource fetched before C{load} ended; C{load}
+    minus "last byte" is that work.  Stock Twisted does the same work, but
+    mostly while it still waits for later round trips.
+  - first visit: DevTools adds its latency to the page's own requests, not
+    to the preloads the browser process makes for a 103, so here the hinted
+    assets arrive with no emulated latency at all.  On a real network they
+    would cost a round trip from the 103, so this figure flatters Early
+    Hints (the cache-disabled figure, the C{Link} header alone, is the
+    cautious one).
+
 Servers, all with the same key and certificate (trusted by its SPKI hash, so
 Chromium caches as it would for a real certificate), serving the same bytes
 (h2site's rendered home page, written to a folder with the static files):
@@ -87,6 +112,8 @@ return nav ? {
   protocol: nav.nextHopProtocol,
   interim: nav.firstInterimResponseStart || 0,
   resources: performance.getEntriesByType('resource').length,
+  lastByte: Math.max(0, ...performance.getEntriesByType('resource')
+    .filter((r) => r.startTime < nav.loadEventEnd).map((r) => r.responseEnd)),
   earlyHints: performance.getEntriesByType('resource')
     .filter((r) => r.initiatorType === 'early-hints').length,
 } : null;
@@ -308,9 +335,11 @@ def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
             protocols = "/".join(sorted({r["protocol"] for r in results}))
             interim = sum(1 for r in results if r["interim"] > 0)
             early = statistics.median(r["earlyHints"] for r in results)
+            lastByte = statistics.median(r["lastByte"] for r in results)
             print(
                 f"  {name:37} {medians[name]:5.0f} ms  (min {min(loads):.0f}, "
-                f"max {max(loads):.0f}; {protocols}; 103 in {interim}/"
+                f"max {max(loads):.0f}; last byte {lastByte:.0f}; "
+                f"{protocols}; 103 in {interim}/"
                 f"{len(results)}; {early:.0f} of {results[0]['resources']} "
                 f"fetched by Early Hints)"
             )
