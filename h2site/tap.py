@@ -20,6 +20,7 @@ from twisted.python import usage
 from twisted.web import http
 
 from .accesslog import AccessLog
+from .allocator import keepLargeBuffers
 from .buildcache import BuildCache
 from .config import DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT, Config, buildConfig
 from .control import ControlService
@@ -340,6 +341,7 @@ def buildServer(
         process (none in workers: the supervisor answers those).
     @raise StartupError: if a template fails to render.
     """
+    keepLargeBuffers(os.environ)
     build = _siteBuilder(config, reactor)
     try:
         root = build()
