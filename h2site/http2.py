@@ -166,8 +166,10 @@ class ConnectionLimits:
     @ivar writeBatchSize: the most response bytes one pass hands to the
         transport.  The transport asks us to pause once it holds 64 KiB, so
         the socket's buffer never holds much more than this; bigger batches
-        only make bigger copies (and, past 128 KiB, fresh memory mappings
-        that page-fault).
+        only make bigger copies.  With its frame and TLS record overhead a
+        pass stays under the 128 KiB Twisted sends per C{send()} call: at
+        128 KiB every pass took a second system call (and reactor turn) for
+        its last few KiB, 2.5 calls per 160 KiB response instead of 1.33.
     @ivar idleTimeout: seconds without useful progress (a request, request
         body, or response bytes leaving) after which a connection is closed.
     @ivar closeTimeout: seconds to wait for the peer after a TLS close_notify
@@ -187,7 +189,7 @@ class ConnectionLimits:
     maxRequestBodySize: int = 1 * _MIB
     streamBufferSize: int = 256 * _KIB
     connectionBufferSize: int = 1 * _MIB
-    writeBatchSize: int = 128 * _KIB
+    writeBatchSize: int = 120 * _KIB
     idleTimeout: float = 60.0
     closeTimeout: float = 5.0
     frameBudget: int = 1000
