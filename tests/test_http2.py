@@ -528,8 +528,8 @@ class ServingTests(SynchronousTestCase):
         """
         Large responses go out in DATA frames of at most 16 KiB (one TLS
         record), even when the client allows larger frames, and a pass's
-        output reaches the transport in pieces well under 128 KiB, the size
-        from which each buffer would be a fresh C{mmap} to fault in.
+        output reaches the transport in pieces under 128 KiB, the size from
+        which each buffer would be a fresh C{mmap} to fault in.
         """
         h = Harness(
             settings={
@@ -554,8 +554,33 @@ class ServingTests(SynchronousTestCase):
                 if isinstance(f, DataFrame) and f.stream_id == streamID
             ]
             self.assertEqual(max(sizes), 16384)
-        self.assertLess(h.transport.largestWrite, 96 * 1024)
-        self.assertGreater(h.transport.largestWrite, 48 * 1024)
+        self.assertLess(h.transport.largestWrite, 128 * 1024)
+        self.assertGreater(h.transport.largestWrite, 64 * 1024)
+
+    def test_largePassInPieces(self) -> None:
+        """
+        A pass larger than one piece (here with a 512 KiB write batch) is
+        handed over in pieces of 64 to 128 KiB, in order.
+        """
+        h = Harness(
+            limits=ConnectionLimits(writeBatchSize=512 * 1024),
+            settings={SettingCodes.INITIAL_WINDOW_SIZE: (1 << 31) - 1},
+        )
+        h.client.increment_flow_control_window((1 << 30) - 65535)
+        h.send()
+        ids = []
+        for _ in range(3):
+            streamID = h.client.get_next_available_stream_id()
+            h.client.send_headers(streamID, requestHeaders("/big"), end_stream=True)
+            ids.append(streamID)
+        before = h.transport.writes
+        h.send()
+        # 480 KiB in one pass: at least four pieces.
+        self.assertGreaterEqual(h.transport.writes - before, 4)
+        self.assertLess(h.transport.largestWrite, 128 * 1024)
+        got = responses(h.receive())
+        for streamID in ids:
+            self.assertEqual(got[streamID]["body"], Big.body)
 
     def test_bodilessResponse(self) -> None:
         """
