@@ -57,6 +57,10 @@ Chromium caches as it would for a real certificate), serving the same bytes
 
   - h2site (the C{Link} header, and 103 Early Hints);
   - h2site C{--no-preload};
+  - nginx (when installed) serving exactly the bytes h2site sends (its
+    fingerprinted stylesheets and modules too) with h2site's C{Link} value
+    written into its configuration by hand: what the best hand-tuned
+    C{Link} header achieves, to judge h2site's automatic one against;
   - stock C{twistd web --path} on an C{ssl:} endpoint (HTTP/2 here: the
     protocol each load used is printed);
   - stock Twisted C{static.File} offering only HTTP/1.1.
@@ -78,8 +82,10 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -256,7 +262,82 @@ def renderedFolder(tmp: Path, site: Path, server: Server, certs: Certificates) -
     return folder
 
 
+def servedFolder(tmp: Path, site: Path, server: Server, certs: Certificates) -> Path:
+    """
+    The home page and every static file exactly as h2site sends them (its
+    stylesheets and modules name fingerprinted URLs), in a folder.
+    """
+    import httpx
+
+    folder = tmp / "served"
+    with httpx.Client(verify=certs.sslContext()) as client:
+        (folder / "static").mkdir(parents=True)
+        (folder / "index.html").write_bytes(client.get(server.url + "/").content)
+        for path in sorted((site / "static").rglob("*")):
+            name = path.relative_to(site / "static").as_posix()
+            response = client.get(
+                f"{server.url}/static/{name}", headers={"accept-encoding": "identity"}
+            )
+            if path.is_file() and response.status_code == 200:
+                (folder / "static" / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / "static" / name).write_bytes(response.content)
+    return folder
+
+
+def nginxWithLink(
+    tmp: Path, root: Path, certs: Certificates, link: str
+) -> Process | None:
+    """
+    nginx serving C{root} over HTTP/2 with C{link} as the home page's
+    C{Link} header, or L{None} when nginx is not installed.
+    """
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    if nginx is None:
+        return None
+    work = tmp / "nginx"
+    work.mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # Its workers drop to nobody, who cannot read a private temporary folder.
+    user = "user root;" if os.geteuid() == 0 else ""
+    paths = " ".join(
+        f"{kind}_temp_path {work};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    quoted = link.replace("\\", "").replace("'", "")
+    (work / "nginx.conf").write_text(
+        f"""
+{user} worker_processes 1; daemon off; pid {work}/nginx.pid;
+error_log {work}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off; {paths}
+  types {{ text/html html; text/css css; text/javascript js mjs;
+          font/woff2 woff2; image/svg+xml svg; image/png png; }}
+  server {{
+    listen 127.0.0.1:{port} ssl http2;
+    ssl_certificate {certs.cert}; ssl_certificate_key {certs.key};
+    root {root};
+    location = /index.html {{ add_header Link '{quoted}'; }}
+  }}
+}}
+"""
+    )
+    return Process(
+        [
+            "sh",
+            "-c",
+            f'echo "nginx listening on {port}"; exec {nginx} -c {work}/nginx.conf',
+        ],
+        tmp,
+        r"listening on (\d+)",
+    ).start()
+
+
 def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
+    import httpx
+
     certs = makeCertificates(tmp / "certs")
     spki = spkiHash(certs.cert)
     site = copySite(tmp / "site")
@@ -267,6 +348,11 @@ def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
         noPreload = h2site(tmp, site, certs, "--no-preload")
         running.append(noPreload)
         folder = renderedFolder(tmp, site, noPreload, certs)
+        with httpx.Client(verify=certs.sslContext()) as client:
+            link = client.get(preload.url + "/").headers["link"]
+        nginx = nginxWithLink(tmp, servedFolder(tmp, site, preload, certs), certs, link)
+        if nginx is not None:
+            running.append(nginx)
         stock = Process(
             [
                 sys.executable,
@@ -305,6 +391,11 @@ def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
                 lambda: f"https://localhost:{stockHTTP11.port}/"
             ),
         }
+        if nginx is not None:
+            port = nginx.port
+            servers["nginx, h2site's Link by hand"] = lambda: (
+                f"https://localhost:{port}/"
+            )
         conditions = {"cache disabled": True, "first visit (empty cache)": False}
         samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for url in servers.values():  # warm-up, not counted
