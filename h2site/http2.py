@@ -697,6 +697,9 @@ class H2Connection(TwistedProtocol):
         self._goingAway = False
         self._lastStreamID = 0
         self._flushCall: IDelayedCall | None = None
+        #: Informational responses framed but not written yet: they go
+        #: first in the next pass, before any final headers.
+        self._early: list[bytes] = []
         self._idleCall: IDelayedCall | None = None
         self._abortCall: IDelayedCall | None = None
         now = reactor.seconds()
@@ -955,7 +958,20 @@ class H2Connection(TwistedProtocol):
             return False
         fields = [(b":status", b"%d" % code)]
         fields.extend((name.lower(), value) for name, value in headers)
-        self._h2.send_headers(stream.streamID, fields)
+        block = self._fields.encode(fields)
+        size = len(block)
+        if size > min(self._h2.max_outbound_frame_size, _MAX_DATA_FRAME):
+            self._h2.send_headers(stream.streamID, fields)
+        else:
+            # Framed here like final headers (h2's stream state takes no
+            # notice of a 1xx), and from the shared encoder's cache: a page's
+            # hints are the same block every time.
+            self._early.append(
+                _FRAME_HEADER.pack(
+                    size >> 16, size & 0xFFFF, _HEADERS, _END_HEADERS, stream.streamID
+                )
+                + block
+            )
         self._scheduleFlush()
         return True
 
@@ -1021,6 +1037,9 @@ class H2Connection(TwistedProtocol):
         if self._closed:
             return
         out: list[bytes | memoryview] = []
+        if self._early:
+            out.extend(self._early)
+            self._early.clear()
         calm = None
         if not self._paused and self._ready:
             self._flushing = True

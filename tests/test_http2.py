@@ -1094,6 +1094,37 @@ class EarlyHintsChannelTests(SynchronousTestCase):
         )
         self.assertEqual(events[0].stream_id, streamID)
 
+    def test_http2SameTurn(self) -> None:
+        """
+        A 103 and a final response written in the same turn go out in that
+        order, in one write; so do a 103 too large for one frame (framed by
+        C{h2}, with CONTINUATION) and its response.
+        """
+        for link in (b"</a>", b"</" + b"a" * 40000 + b">"):
+            h = Harness(settings={SettingCodes.MAX_HEADER_LIST_SIZE: 1 << 20})
+            streamID = h.request("/slow")
+            request = h.slow.waiting[0]
+            before = h.transport.writes
+            self.assertTrue(
+                channelOf(request).writeInformational(103, [(b"link", link)])
+            )
+            request.write(b"x")
+            request.finish()
+            h.clock.advance(0)
+            self.assertEqual(h.transport.writes - before, 1)
+            events = [
+                e
+                for e in h.receive()
+                if isinstance(e, InformationalResponseReceived | ResponseReceived)
+            ]
+            self.assertEqual(
+                [(type(e), e.stream_id, dict(e.headers).get(b"link")) for e in events],
+                [
+                    (InformationalResponseReceived, streamID, link),
+                    (ResponseReceived, streamID, None),
+                ],
+            )
+
     def test_http2TooLate(self) -> None:
         """
         Once the final headers are written, no 103 can be sent.
