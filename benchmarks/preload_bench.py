@@ -35,11 +35,12 @@ network events, a NetLog and a renderer trace, 100 ms latency):
     (the second round trip; nothing is found late, every preload is used,
     nothing is fetched twice by the page).  After the last byte come style,
     layout, the SVG images' documents and module evaluation before
-    C{load}.  The 103's preloads are fetched too, and thrown away: Chromium
-    keeps them only in the HTTP cache, which the page may not use (the
-    server sees every asset twice; the waste costs about 10 ms here).  The
-    renderer's work before and after the second round trip is CPU time, and
-    on a busy machine most of it is waiting for a core: in one trace the
+    C{load}.  h2site sends no 103 here: the navigation says
+    C{Cache-Control: no-cache}, and Chromium would keep what a 103 preloads
+    only in the HTTP cache, which such a load does not read (fetching every
+    asset twice cost about 10 ms).  The renderer's work before and after
+    the second round trip is CPU time, and on a busy machine most of it is
+    waiting for a core: in one trace the
     main thread's tasks took 139 ms of wall time for 39 ms of CPU.  "last
     byte" is when the last resource fetched before C{load} ended; C{load}
     minus "last byte" is that work.  Stock Twisted does the same work, but

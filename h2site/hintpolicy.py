@@ -20,6 +20,7 @@ __all__ = [
     "EARLY_HINTS_MODES",
     "EarlyHintsMode",
     "PreloadSettings",
+    "bypassesCache",
     "earlyHintsAllowed",
     "isNavigation",
     "preloadSettings",
@@ -152,6 +153,25 @@ def isNavigation(secFetchMode: bytes | None, accept: bytes | None) -> bool:
     if secFetchMode is not None:
         return _firstToken(secFetchMode) == b"navigate"
     return accept is not None and _namesHTML(accept)
+
+
+def bypassesCache(cacheControl: bytes | None, pragma: bytes | None) -> bool:
+    """
+    Whether a navigation asks for a load that bypasses the browser's cache
+    (a hard reload, or DevTools' "Disable cache"): C{Cache-Control} with
+    C{no-cache} or C{no-store}, or, without C{Cache-Control}, C{Pragma:
+    no-cache}.
+
+    A browser keeps what a 103 preloads in its HTTP cache, which such a load
+    does not read: it would fetch every hinted asset twice.  The C{Link}
+    header of the final response still preloads them, once.
+    """
+    if cacheControl is not None:
+        directives = {
+            _firstToken(item.partition(b"=")[0]) for item in cacheControl.split(b",")
+        }
+        return bool(directives & {b"no-cache", b"no-store"})
+    return pragma is not None and _firstToken(pragma) == b"no-cache"
 
 
 def earlyHintsAllowed(mode: EarlyHintsMode, clientproto: bytes) -> bool:

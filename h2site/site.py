@@ -20,7 +20,13 @@ from .assetgraph import AssetGraph
 from .delivery import respond
 from .filestore import FileStore, Representation, representationFromBytes
 from .headers import HeaderPolicy
-from .hintpolicy import EarlyHintsMode, PreloadSettings, earlyHintsAllowed, isNavigation
+from .hintpolicy import (
+    EarlyHintsMode,
+    PreloadSettings,
+    bypassesCache,
+    earlyHintsAllowed,
+    isNavigation,
+)
 from .http2 import ConnectionLimits, ConnectionPool, buildProtocol
 from .pages import RenderedPage, renderPages, staticURLFactory
 from .preload import linkHeaderValues
@@ -88,7 +94,8 @@ class PageResource(resource.Resource):
 
     def _hintEarly(self, request: Request) -> None:
         """
-        Send the C{103} if this is a navigation over an allowed protocol.
+        Send the C{103} if this is a navigation over an allowed protocol
+        that may use the browser's cache.
         """
         if (
             self._sendEarlyHints is None
@@ -96,6 +103,9 @@ class PageResource(resource.Resource):
             or not earlyHintsAllowed(self._earlyHints, request.clientproto)
             or not isNavigation(
                 request.getHeader(b"sec-fetch-mode"), request.getHeader(b"accept")
+            )
+            or bypassesCache(
+                request.getHeader(b"cache-control"), request.getHeader(b"pragma")
             )
         ):
             return

@@ -8,6 +8,7 @@ from h2site.assetgraph import Limits
 from h2site.errors import ConfigError
 from h2site.hintpolicy import (
     PreloadSettings,
+    bypassesCache,
     earlyHintsAllowed,
     isNavigation,
     preloadSettings,
@@ -63,6 +64,41 @@ class NavigationTests(SynchronousTestCase):
         ]
         for refused in rejected:
             self.assertFalse(isNavigation(None, refused), refused)
+
+
+class BypassesCacheTests(SynchronousTestCase):
+    """
+    L{bypassesCache} recognises loads that will not read the HTTP cache.
+    """
+
+    def test_hardReload(self) -> None:
+        """
+        C{no-cache} or C{no-store} among the directives (a hard reload,
+        DevTools' "Disable cache"), or C{Pragma: no-cache} alone, bypass the
+        cache.
+        """
+        for cacheControl, pragma in [
+            (b"no-cache", b"no-cache"),
+            (b"no-cache", None),
+            (b"max-age=0, No-Store", None),
+            (b' no-cache="set-cookie"', None),
+            (None, b"no-cache"),
+        ]:
+            self.assertTrue(bypassesCache(cacheControl, pragma), cacheControl)
+
+    def test_ordinaryLoads(self) -> None:
+        """
+        A first visit, a plain reload (C{max-age=0}) or other directives
+        use the cache; C{Cache-Control} overrides C{Pragma}.
+        """
+        for cacheControl, pragma in [
+            (None, None),
+            (b"max-age=0", None),
+            (b"max-age=0", b"no-cache"),
+            (b"no-transform", None),
+            (None, b"x-no-cache"),
+        ]:
+            self.assertFalse(bypassesCache(cacheControl, pragma), cacheControl)
 
 
 class EarlyHintsAllowedTests(SynchronousTestCase):

@@ -134,6 +134,29 @@ class PageResourceTests(SynchronousTestCase):
         self.render(request(), page=RenderedPage("/", "x", b"", ()))
         self.assertEqual(self.sent, [])
 
+    def test_notWhenBypassingCache(self) -> None:
+        """
+        No 103 for a navigation that will not read the browser's cache (a
+        hard reload, DevTools' "Disable cache"), where its preloads would be
+        fetched for nothing; the page still carries its C{Link} header.
+        """
+        for headers in [
+            {b"sec-fetch-mode": b"navigate", b"cache-control": b"no-cache"},
+            {b"sec-fetch-mode": b"navigate", b"pragma": b"no-cache"},
+        ]:
+            req = request(headers=headers)
+            self.render(req)
+            self.assertEqual(
+                req.responseHeaders.getRawHeaders(b"link"), [b", ".join(LINKS)]
+            )
+        self.assertEqual(self.sent, [])
+        self.render(
+            request(
+                headers={b"sec-fetch-mode": b"navigate", b"cache-control": b"max-age=0"}
+            )
+        )
+        self.assertEqual(len(self.sent), 1)
+
     def test_acceptNavigation(self) -> None:
         """
         Without C{Sec-Fetch-Mode}, an C{Accept} naming HTML is a navigation.
