@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.web import http, server
 
@@ -193,14 +194,32 @@ class TimedRequest(server.Request):
 
 class AccessLog:
     """
-    Where access lines go: a file (appended, line-buffered), standard output
-    (C{-}), or, by default, twistd's own log.
+    Where access lines go: a file (appended), standard output (C{-}), or, by
+    default, twistd's own log.
+
+    With a clock, the lines of one reactor turn are written together at the
+    start of the next, in one system call rather than one per response (an
+    HTTP/2 pass answers many requests at once); that is before the responses
+    themselves leave, since Twisted runs timed calls before it writes to
+    sockets.  A crash can lose at most that turn's lines.
     """
 
-    def __init__(self, destination: str | None, format: str = "combined") -> None:
+    def __init__(
+        self,
+        destination: str | None,
+        format: str = "combined",
+        clock: IReactorTime | None = None,
+    ) -> None:
+        """
+        @param clock: schedules the write of each turn's lines; without one,
+            every line is written at once.
+        """
         self._destination = destination
         self._format = FORMATS[format]
         self._file: IO[str] | None = None
+        self._clock = clock
+        self._pending: list[str] = []
+        self._flushCall: IDelayedCall | None = None
 
     def open(self) -> None:
         """
@@ -225,11 +244,14 @@ class AccessLog:
         new = open(  # noqa: SIM115
             self._destination, "a", buffering=1, encoding="utf-8"
         )
+        # Lines of this turn belong to the file they were logged for.
+        self.flush()
         old, self._file = self._file, new
         if old is not None:
             old.close()
 
     def close(self) -> None:
+        self.flush()
         if self._file is not None and self._file is not sys.stdout:
             self._file.close()
         self._file = None
@@ -241,5 +263,24 @@ class AccessLog:
         line = self._format(entryFor(request, time.time()))
         if self._file is None:
             _log.info("{line}", line=line)
-        else:
+        elif self._clock is None:
             self._file.write(line + "\n")
+            self._file.flush()
+        else:
+            self._pending.append(line)
+            if self._flushCall is None:
+                self._flushCall = self._clock.callLater(0, self.flush)
+
+    def flush(self) -> None:
+        """
+        Write the lines logged since the last flush, in one write.
+        """
+        call, self._flushCall = self._flushCall, None
+        if call is not None and call.active():
+            call.cancel()
+        if not self._pending:
+            return
+        lines, self._pending = self._pending, []
+        if self._file is not None:
+            self._file.write("\n".join(lines) + "\n")
+            self._file.flush()

@@ -347,7 +347,7 @@ def buildServer(
         root = build()
     except ConfigError as e:
         raise StartupError(str(e)) from None
-    accessLog = AccessLog(config.accessLog, config.accessLogFormat)
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat, reactor)
     headers = _headerPolicy(config)
     site = H2Site(root, accessLog.write, config.healthPath, headers)
     listening = ListeningService(listen, site, accessLog, config.shutdownTimeout)
@@ -451,7 +451,7 @@ def makeService(options: Options) -> service.IService:
     # Redirects are cheap: the supervisor answers them itself.
     top = service.MultiService()
     supervisor.setServiceParent(top)
-    accessLog = AccessLog(config.accessLog, config.accessLogFormat)
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat, reactor)
     redirect = _redirectService(
         config, redirects, accessLog, supervisor.httpsPort, ownLog=True
     )
