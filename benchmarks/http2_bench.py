@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.nginx import findNginx, freePort, writeNginxConfig  # noqa: E402
 from tests.helpers import makeCertificates, makeSite, twistdCommand  # noqa: E402
 
 #: The small page: about 1.6 KB of HTML once rendered.
@@ -153,59 +153,27 @@ def h2load(server: Running, path: str, duration: float, http1: bool = False) -> 
     )
 
 
-def nginxConfig(root: Path, key: Path, cert: Path, work: Path) -> Path:
-    config = work / "nginx.conf"
-    config.write_text(
-        f"""
-worker_processes 1;
-daemon off;
-pid {work}/nginx.pid;
-error_log {work}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    # nginx ends an HTTP/2 connection after 1000 requests by default, and
-    # h2load's timed mode does not reconnect.
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    client_body_temp_path {work};
-    proxy_temp_path {work};
-    fastcgi_temp_path {work};
-    uwsgi_temp_path {work};
-    scgi_temp_path {work};
-    server {{
-        listen 127.0.0.1:{{port}} ssl http2;
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        ssl_protocols TLSv1.2 TLSv1.3;
-        root {root};
-        location / {{ default_type application/octet-stream; }}
-    }}
-}}
-"""
-    )
-    return config
-
-
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def startNginx(root: Path, key: Path, cert: Path, work: Path) -> Running | None:
     """
     nginx with one worker (h2site uses one core), or L{None} if it is not
     installed.
     """
-    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    nginx = findNginx()
     if nginx is None:
         return None
     work.mkdir()
     port = freePort()
-    config = nginxConfig(root, key, cert, work)
-    config.write_text(config.read_text().replace("{port}", str(port)))
+    config = writeNginxConfig(
+        work,
+        port,
+        root,
+        key,
+        cert,
+        # nginx ends an HTTP/2 connection after 1000 requests by default,
+        # and h2load's timed mode does not reconnect.
+        http="keepalive_requests 100000000; keepalive_timeout 300s;",
+        server="location / { default_type application/octet-stream; }",
+    )
     process = subprocess.Popen(
         [nginx, "-c", str(config), "-p", str(work)],
         stdin=subprocess.DEVNULL,

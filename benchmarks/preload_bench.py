@@ -81,12 +81,8 @@ Everything runs on this machine: timings are noisy when other work runs.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -101,13 +97,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.h2loadrun import runH2load
+from benchmarks.nginx import findNginx, freePort, writeNginxConfig
 from tests.helpers import (
-    CHROMIUM_FLAGS,
     Certificates,
     Server,
     copySite,
     makeCertificates,
     makeSite,
+    startChromium,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -179,55 +176,23 @@ class Process:
                 self.process.wait(30)
 
 
-def spkiHash(certificate: Path) -> str:
-    """
-    The base64 SHA-256 of a certificate's public key, for Chromium's
-    C{--ignore-certificate-errors-spki-list}.
-    """
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    key = x509.load_pem_x509_certificate(certificate.read_bytes()).public_key()
-    der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
-
-
 def browserLoad(
-    url: str, latency: int, profile: Path, spki: str, cacheDisabled: bool
+    url: str, latency: int, profile: Path, certificate: Path, cacheDisabled: bool
 ) -> dict[str, Any]:
     """
     Load C{url} once in a fresh headless Chromium and return its navigation
     timing summary.
     """
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "chromium"
-    for flag in [
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={profile}",
-        f"--ignore-certificate-errors-spki-list={spki}",
-    ]:
-        options.add_argument(flag)
-    browser = webdriver.Chrome(
-        options=options, service=Service(shutil.which("chromedriver"))
+    browser = startChromium(
+        shutil.which("chromium") or "chromium",
+        shutil.which("chromedriver") or "chromedriver",
+        profile,
+        certificate,
+        latency,
+        cacheDisabled,
+        pageLoadTimeout=120,
     )
     try:
-        browser.set_page_load_timeout(120)
-        browser.execute_cdp_cmd("Network.enable", {})
-        browser.execute_cdp_cmd(
-            "Network.setCacheDisabled", {"cacheDisabled": cacheDisabled}
-        )
-        browser.execute_cdp_cmd(
-            "Network.emulateNetworkConditions",
-            {
-                "offline": False,
-                "latency": latency,
-                "downloadThroughput": -1,
-                "uploadThroughput": -1,
-            },
-        )
         browser.get(url)
         deadline = time.monotonic() + 60
         while True:
@@ -292,38 +257,22 @@ def nginxWithLink(
     nginx serving C{root} over HTTP/2 with C{link} as the home page's
     C{Link} header, or L{None} when nginx is not installed.
     """
-    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    nginx = findNginx()
     if nginx is None:
         return None
     work = tmp / "nginx"
     work.mkdir()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    # Its workers drop to nobody, who cannot read a private temporary folder.
-    user = "user root;" if os.geteuid() == 0 else ""
-    paths = " ".join(
-        f"{kind}_temp_path {work};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
+    port = freePort()
     quoted = link.replace("\\", "").replace("'", "")
-    (work / "nginx.conf").write_text(
-        f"""
-{user} worker_processes 1; daemon off; pid {work}/nginx.pid;
-error_log {work}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off; {paths}
-  types {{ text/html html; text/css css; text/javascript js mjs;
-          font/woff2 woff2; image/svg+xml svg; image/png png; }}
-  server {{
-    listen 127.0.0.1:{port} ssl http2;
-    ssl_certificate {certs.cert}; ssl_certificate_key {certs.key};
-    root {root};
-    location = /index.html {{ add_header Link '{quoted}'; }}
-  }}
-}}
-"""
+    writeNginxConfig(
+        work,
+        port,
+        root,
+        certs.key,
+        certs.cert,
+        http="types { text/html html; text/css css; text/javascript js mjs; "
+        "font/woff2 woff2; image/svg+xml svg; image/png png; }",
+        server=f"location = /index.html {{ add_header Link '{quoted}'; }}",
     )
     return Process(
         [
@@ -340,7 +289,6 @@ def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
     import httpx
 
     certs = makeCertificates(tmp / "certs")
-    spki = spkiHash(certs.cert)
     site = copySite(tmp / "site")
     running: list[Server | Process] = []
     try:
@@ -400,13 +348,13 @@ def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
         conditions = {"cache disabled": True, "first visit (empty cache)": False}
         samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for url in servers.values():  # warm-up, not counted
-            browserLoad(url(), args.latency, tmp / "profile", spki, True)
+            browserLoad(url(), args.latency, tmp / "profile", certs.cert, True)
         for _ in range(args.loads):
             for condition, disabled in conditions.items():
                 for name, url in servers.items():
                     samples.setdefault((condition, name), []).append(
                         browserLoad(
-                            url(), args.latency, tmp / "profile", spki, disabled
+                            url(), args.latency, tmp / "profile", certs.cert, disabled
                         )
                     )
     finally:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.nginx import freePort
 from tests.helpers import makeCertificates, twistdCommand
 
 SMALL_NAME = "small.css"
@@ -106,12 +107,6 @@ def _makeSite(directory: Path) -> Path:
     (directory / "static" / SMALL_NAME).write_bytes(_text(2048))
     (directory / "static" / LARGE_NAME).write_bytes(_text(LARGE_SIZE))
     return directory
-
-
-def _freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _waitForPort(
@@ -201,7 +196,7 @@ def main() -> None:
         site = _makeSite(work / "site")
         certs = makeCertificates(work / "certs")
         key, cert = certs.key, certs.cert
-        ours, stock = _freePort(), _freePort()
+        ours, stock = freePort(), freePort()
         endpoint = (
             f"ssl:port={ours}:interface=127.0.0.1:privateKey={key}:certKey={cert}"
         )

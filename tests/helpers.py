@@ -5,6 +5,8 @@ C{twistd h2site} process on a port the kernel picks.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import os
 import re
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,6 +33,32 @@ from cryptography.x509.oid import NameOID
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_SITE = REPO / "site"
+
+#: Every asset of the demo home page, in the order h2site announces it.
+DEMO_ASSETS = [
+    "/static/css/app.css",
+    "/static/css/base.css",
+    "/static/fonts/h2display.woff2",
+    "/static/js/main.mjs",
+    "/static/js/lib/timing.mjs",
+    "/static/js/lib/ui.mjs",
+    "/static/js/lib/format.mjs",
+    "/static/img/favicon.svg",
+    "/static/img/hero.svg",
+]
+
+#: The key usage of a certificate authority's own certificate.
+CA_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=True,
+    crl_sign=True,
+    encipher_only=False,
+    decipher_only=False,
+)
 
 #: How long a server may take to start; generous for a loaded CI machine.
 START_TIMEOUT = 60.0
@@ -99,17 +128,7 @@ def makeCertificates(
         .not_valid_after(now + timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            CA_KEY_USAGE,
             critical=True,
         )
         .add_extension(
@@ -203,6 +222,66 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--disable-dev-shm-usage",
 )
+
+
+def spkiHash(certificate: Path) -> str:
+    """
+    The base64 SHA-256 of a certificate's public key, as Chromium's
+    C{--ignore-certificate-errors-spki-list} wants it.
+    """
+    key = x509.load_pem_x509_certificate(certificate.read_bytes()).public_key()
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
+
+
+def startChromium(
+    chromium: str,
+    driver: str,
+    profile: Path,
+    certificate: Path,
+    latency: int,
+    cacheDisabled: bool,
+    pageLoadTimeout: float = 60,
+) -> Any:
+    """
+    A fresh headless Chromium under selenium (a C{WebDriver}; the caller
+    quits it) that trusts C{certificate}'s key, with C{latency} milliseconds
+    added to every request and the HTTP cache on or off (DevTools).
+
+    The key is trusted by its hash rather than with
+    C{--ignore-certificate-errors}: Chromium does not cache responses from a
+    connection with certificate errors, so Early Hints preloads would be
+    useless.
+    """
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in [
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        f"--ignore-certificate-errors-spki-list={spkiHash(certificate)}",
+    ]:
+        options.add_argument(flag)
+    browser = webdriver.Chrome(options=options, service=Service(driver))
+    browser.set_page_load_timeout(pageLoadTimeout)
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd(
+        "Network.setCacheDisabled", {"cacheDisabled": cacheDisabled}
+    )
+    browser.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": latency,
+            "downloadThroughput": -1,
+            "uploadThroughput": -1,
+        },
+    )
+    return browser
 
 
 def requireTool(name: str) -> str:

@@ -19,24 +19,20 @@ time than the browser takes to issue the preloads after it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from .helpers import (
-    CHROMIUM_FLAGS,
     Server,
     copySite,
     requireTool,
     sharedCertificates,
+    startChromium,
     startServer,
 )
 
@@ -71,16 +67,6 @@ return {
 """
 
 
-def spkiHash(certificate: Path) -> str:
-    """
-    The base64 SHA-256 of a certificate's public key, as Chromium's
-    C{--ignore-certificate-errors-spki-list} wants it.
-    """
-    key = x509.load_pem_x509_certificate(certificate.read_bytes()).public_key()
-    der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
-
-
 def _browser() -> tuple[str, str]:
     """
     The paths of Chromium and chromedriver (Debian: chromium and
@@ -109,9 +95,6 @@ class _Browser(SynchronousTestCase):
             in the HTTP cache, so only with it on can Early Hints be used.
         """
         chromium, driver = _browser()
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
         certs = sharedCertificates()
         tmp = Path(self.mktemp()).absolute()
         tmp.mkdir()
@@ -120,33 +103,10 @@ class _Browser(SynchronousTestCase):
             self, "--site", str(site), "--port", certs.endpoint(), *options, cwd=tmp
         )
         self.server = server
-        browserOptions = webdriver.ChromeOptions()
-        browserOptions.binary_location = chromium
-        for flag in [
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={tmp / 'profile'}",
-            # Trust the test server's key.  Not --ignore-certificate-errors:
-            # Chromium does not cache responses from a connection with
-            # certificate errors, so Early Hints preloads would be useless.
-            f"--ignore-certificate-errors-spki-list={spkiHash(certs.cert)}",
-        ]:
-            browserOptions.add_argument(flag)
-        browser = webdriver.Chrome(options=browserOptions, service=Service(driver))
+        browser = startChromium(
+            chromium, driver, tmp / "profile", certs.cert, LATENCY, cacheDisabled
+        )
         self.addCleanup(browser.quit)
-        browser.set_page_load_timeout(60)
-        browser.execute_cdp_cmd("Network.enable", {})
-        browser.execute_cdp_cmd(
-            "Network.setCacheDisabled", {"cacheDisabled": cacheDisabled}
-        )
-        browser.execute_cdp_cmd(
-            "Network.emulateNetworkConditions",
-            {
-                "offline": False,
-                "latency": LATENCY,
-                "downloadThroughput": -1,
-                "uploadThroughput": -1,
-            },
-        )
         # get() returns after the load event, when every entry is complete.
         browser.get(server.url + "/")
         result: dict[str, Any] = browser.execute_script(_ENTRIES)

@@ -11,7 +11,7 @@ from twisted.web.test.requesthelper import DummyRequest
 
 from h2site.hints import sendEarlyHints
 
-from .test_http2 import Harness
+from .test_http2 import Harness, headerEvents
 
 _LINKS: list[str | bytes] = [
     "</static/app.css>; rel=preload; as=style",
@@ -38,11 +38,7 @@ class HTTP2Tests(SynchronousTestCase):
         request.write(b"page")
         request.finish()
         h.clock.advance(0)
-        events = [
-            e
-            for e in h.receive()
-            if isinstance(e, InformationalResponseReceived | ResponseReceived)
-        ]
+        events = headerEvents(h)
         self.assertEqual(
             [type(e) for e in events],
             [InformationalResponseReceived] * 2 + [ResponseReceived],

@@ -267,6 +267,18 @@ def channelOf(request: Request) -> Any:
     return request.channel
 
 
+def headerEvents(h: Harness) -> list[Any]:
+    """
+    The interim and final response headers the client has received since
+    it last looked, in order.
+    """
+    return [
+        e
+        for e in h.receive()
+        if isinstance(e, InformationalResponseReceived | ResponseReceived)
+    ]
+
+
 def responses(events: list[Any]) -> dict[int, dict[str, Any]]:
     """
     The responses in C{events}, by stream: status, headers, body, ended.
@@ -1083,11 +1095,7 @@ class EarlyHintsChannelTests(SynchronousTestCase):
         request.write(b"x")
         request.finish()
         h.clock.advance(0)
-        events = [
-            e
-            for e in h.receive()
-            if isinstance(e, InformationalResponseReceived | ResponseReceived)
-        ]
+        events = headerEvents(h)
         self.assertEqual(
             [(type(e), dict(e.headers).get(b"link")) for e in events],
             [(InformationalResponseReceived, b"</a>"), (ResponseReceived, None)],
@@ -1112,11 +1120,7 @@ class EarlyHintsChannelTests(SynchronousTestCase):
             request.finish()
             h.clock.advance(0)
             self.assertEqual(h.transport.writes - before, 1)
-            events = [
-                e
-                for e in h.receive()
-                if isinstance(e, InformationalResponseReceived | ResponseReceived)
-            ]
+            events = headerEvents(h)
             self.assertEqual(
                 [(type(e), e.stream_id, dict(e.headers).get(b"link")) for e in events],
                 [

@@ -15,20 +15,13 @@ from urllib.parse import urljoin
 import httpx
 from twisted.trial.unittest import SynchronousTestCase
 
-from .helpers import copySite, requireTool, sharedCertificates, startServer
-
-#: Every asset of the demo home page, in the order it is announced.
-DEMO_ASSETS = [
-    "/static/css/app.css",
-    "/static/css/base.css",
-    "/static/fonts/h2display.woff2",
-    "/static/js/main.mjs",
-    "/static/js/lib/timing.mjs",
-    "/static/js/lib/ui.mjs",
-    "/static/js/lib/format.mjs",
-    "/static/img/favicon.svg",
-    "/static/img/hero.svg",
-]
+from .helpers import (
+    DEMO_ASSETS,
+    copySite,
+    requireTool,
+    sharedCertificates,
+    startServer,
+)
 
 NAVIGATE = ["-H", "Sec-Fetch-Mode: navigate", "-H", "Accept: text/html"]
 

@@ -17,7 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from twisted.trial.unittest import TestCase
 
-from .helpers import Server, makeSite, sharedCertificates, startServer
+from .helpers import (
+    CA_KEY_USAGE,
+    Server,
+    makeSite,
+    sharedCertificates,
+    startServer,
+)
 
 SITE = {"index.html": "<!doctype html><title>t</title><p>tls"}
 
@@ -57,17 +63,7 @@ def _certificate(
     )
     if ca:
         builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            CA_KEY_USAGE,
             critical=True,
         )
     else:
