@@ -19,6 +19,7 @@ from .errors import ConfigError
 from .filestore import Limits
 from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy, parseHeaderOption
 from .hintpolicy import PreloadSettings
+from .http2 import ConnectionLimits
 from .tls import utcNow
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Config",
     "buildConfig",
     "checkSiteDir",
+    "parseSeconds",
     "parseShutdownTimeout",
     "parseSize",
 ]
@@ -67,6 +69,7 @@ class Config:
     @ivar shutdownTimeout: seconds open connections get to finish their
         responses when h2site stops, before they are cut.
     @ivar preload: what pages announce (C{Link} headers, 103 Early Hints).
+    @ivar connectionLimits: the limits and deadlines of every connection.
     """
 
     siteDir: str
@@ -85,6 +88,7 @@ class Config:
     workers: int = 1
     shutdownTimeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     preload: PreloadSettings = field(default_factory=PreloadSettings)
+    connectionLimits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
 def checkSiteDir(siteDir: str) -> str:
@@ -237,6 +241,37 @@ def parseShutdownTimeout(value: str) -> float:
     return seconds
 
 
+def parseSeconds(value: str, option: str, low: float, high: float) -> float:
+    """
+    A number of seconds from C{low} to C{high}, for a timeout option.
+
+    @raise ConfigError: if it is not one.
+    """
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not low <= seconds <= high:
+        raise ConfigError(
+            f"{option} {value!r} is not a number of seconds from {low:g} to {high:g}"
+        )
+    return seconds
+
+
+def _connectionLimits(
+    headerTimeout: str | None, idleTimeout: str | None
+) -> ConnectionLimits:
+    defaults = ConnectionLimits()
+    return ConnectionLimits(
+        headerTimeout=defaults.headerTimeout
+        if headerTimeout is None
+        else parseSeconds(headerTimeout, "--header-timeout", 1, 3600),
+        idleTimeout=defaults.idleTimeout
+        if idleTimeout is None
+        else parseSeconds(idleTimeout, "--idle-timeout", 1, 86400),
+    )
+
+
 def buildConfig(
     siteDir: str,
     ports: Sequence[str],
@@ -258,6 +293,8 @@ def buildConfig(
     workers: str = "1",
     shutdownTimeout: str = str(DEFAULT_SHUTDOWN_TIMEOUT),
     preload: PreloadSettings | None = None,
+    headerTimeout: str | None = None,
+    idleTimeout: str | None = None,
 ) -> Config:
     """
     Check the options and build the L{Config}.
@@ -341,4 +378,5 @@ def buildConfig(
         healthPath=healthPath,
         shutdownTimeout=parseShutdownTimeout(shutdownTimeout),
         preload=preload if preload is not None else PreloadSettings(),
+        connectionLimits=_connectionLimits(headerTimeout, idleTimeout),
     )

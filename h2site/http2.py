@@ -173,6 +173,11 @@ class ConnectionLimits:
         its last few KiB, 2.5 calls per 160 KiB response instead of 1.33.
     @ivar idleTimeout: seconds without useful progress (a request, request
         body, or response bytes leaving) after which a connection is closed.
+    @ivar headerTimeout: seconds a client has to finish the TLS handshake,
+        and each request head from its first byte: an HTTP/1.1 request line
+        and header fields, the HTTP/2 connection preface, an HTTP/2 header
+        block.  Only progress resets the idle timeout, and a client that
+        trickles a byte at a time makes none.
     @ivar closeTimeout: seconds to wait for the peer after a TLS close_notify
         before the connection is aborted.
     @ivar frameBudget: frames that do no useful work (PING, SETTINGS,
@@ -192,6 +197,7 @@ class ConnectionLimits:
     connectionBufferSize: int = 1 * _MIB
     writeBatchSize: int = 120 * _KIB
     idleTimeout: float = 60.0
+    headerTimeout: float = 20.0
     closeTimeout: float = 5.0
     frameBudget: int = 1000
     frameBudgetRate: float = 100.0
@@ -630,6 +636,9 @@ class _Stream:
         if self.closed:
             return
         self.closed = True
+        # The access log reports the bytes that really left: what is still
+        # buffered here never will.
+        self.request.sentLength -= self.buffered
         self.chunks.clear()
         self.buffered = 0
         producer = self.producer
@@ -1389,6 +1398,15 @@ class _HTTP11Channel(http.HTTPChannel):
             assert self.transport is not None
             self._host = self.transport.getHost()
         return self._host
+
+    def abortConnection(self) -> None:
+        """
+        End the response in progress abruptly, as a request may on its
+        channel (an HTTP/2 stream resets itself): over HTTP/1.1 only
+        closing the connection tells the client the body is incomplete.
+        """
+        if self.transport is not None:
+            self.transport.abortConnection()
 
     def shutdownGracefully(self) -> None:
         """

@@ -22,7 +22,13 @@ from twisted.web import http
 from .accesslog import AccessLog
 from .allocator import keepLargeBuffers
 from .buildcache import BuildCache
-from .config import DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT, Config, buildConfig
+from .config import (
+    DEFAULT_PORT,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    Config,
+    buildConfig,
+    checkSiteDir,
+)
 from .control import ControlService
 from .endpoints import ListenSpec
 from .errors import ConfigError, StartupError
@@ -141,6 +147,22 @@ class Options(usage.Options):
             "responses they are sending (HTTP/2 clients get GOAWAY at once).",
         ],
         [
+            "header-timeout",
+            None,
+            None,
+            "Seconds a client has to complete the TLS handshake, and each "
+            "request head (HTTP/1.1 request line and headers, HTTP/2 preface "
+            "and header blocks) from its first byte; then 408 and close. "
+            "Default: 20.",
+        ],
+        [
+            "idle-timeout",
+            None,
+            None,
+            "Close a connection after this many seconds without progress: no "
+            "request arriving and no response bytes leaving. Default: 60.",
+        ],
+        [
             "early-hints",
             None,
             "h2",
@@ -252,6 +274,8 @@ class Options(usage.Options):
                     self["preload-max-links"],
                     self["preload-max-header-bytes"],
                 ),
+                headerTimeout=self["header-timeout"],
+                idleTimeout=self["idle-timeout"],
             )
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
@@ -307,6 +331,9 @@ def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
     )
 
     def build() -> SiteRoot:
+        # The checks of start-up, again: a folder that went missing or was
+        # emptied (a deploy half done) must not replace the site with 404s.
+        checkSiteDir(config.siteDir)
         store = FileStore(
             os.path.join(config.siteDir, "static"),
             config.staticLimits,
@@ -349,7 +376,13 @@ def buildServer(
         raise StartupError(str(e)) from None
     accessLog = AccessLog(config.accessLog, config.accessLogFormat, reactor)
     headers = _headerPolicy(config)
-    site = H2Site(root, accessLog.write, config.healthPath, headers)
+    site = H2Site(
+        root,
+        accessLog.write,
+        config.healthPath,
+        headers,
+        limits=config.connectionLimits,
+    )
     listening = ListeningService(listen, site, accessLog, config.shutdownTimeout)
     control = ControlService(
         site=site,
@@ -397,6 +430,7 @@ def _redirectService(
         accessLog.write,
         config.healthPath,
         _headerPolicy(config),
+        limits=config.connectionLimits,
     )
     return RedirectService(redirects, site, accessLog if ownLog else None)
 

@@ -150,6 +150,45 @@ class ReloadTests(SynchronousTestCase):
             servedCertificate(self.server.port).serial_number, old.serial_number
         )
 
+    def test_reloadRefusesMissingOrEmptySite(self) -> None:
+        """
+        A reload while the site folder is missing, or emptied, is refused
+        with the reason start-up would give, and the previous version keeps
+        serving every page and file.
+        """
+        moved = self.tmp / "moved"
+        self.site.rename(moved)
+        self.server.signal(signal.SIGHUP)
+        self.server.waitForOutput(
+            r"reload failed, still serving the previous version: "
+            r"site folder .* does not exist"
+        )
+        self.assertServing()
+        self.site.mkdir()
+        self.server.signal(signal.SIGHUP)
+        self.server.waitForOutput(
+            r"reload failed, still serving the previous version: "
+            r"site folder .* is empty"
+        )
+        self.assertServing()
+        (self.site / "templates").mkdir()
+        self.server.signal(signal.SIGHUP)
+        self.server.waitForOutput(
+            r"reload failed, still serving the previous version: "
+            r"site folder .* has no templates/index.html"
+        )
+        self.assertServing()
+        self.assertNotIn("now serving the new version", self.server.output())
+
+    def assertServing(self) -> None:
+        """
+        The demo's pages and static files are all still served.
+        """
+        with httpx.Client(http2=True, verify=self.ca) as client:
+            for path in ("/", "/about", "/static/css/app.css"):
+                response = client.get(self.server.url + path)
+                self.assertEqual(response.status_code, 200, path)
+
     def test_renewedCertificateWithoutSignal(self) -> None:
         """
         Certificate files replaced on disk (a certbot renewal) are picked up
