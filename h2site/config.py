@@ -172,9 +172,10 @@ def _redirects(
     specs = tuple(parseListen(r) for r in redirect)
     for spec in specs:
         if spec.tls is not None:
+            example = "haproxy:tcp:80" if spec.proxy else "tcp:80"
             raise ConfigError(
                 f"--redirect {spec.description!r}: the redirect listener speaks "
-                f"plain HTTP; give e.g. tcp:80"
+                f"plain HTTP; give e.g. {example}"
             )
     port = None
     if redirectPort is not None:

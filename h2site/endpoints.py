@@ -8,6 +8,14 @@ browser would never be offered HTTP/2.  We therefore read C{ssl:} strings
 ourselves, listen on the equivalent C{tcp:} endpoint, and wrap the factory in
 TLS with L{h2site.tls.certificateOptions}.  Every other endpoint type (C{tcp:},
 C{unix:}, C{systemd:}, ...) is passed to Twisted unchanged.
+
+C{haproxy:} (a listener behind an L4 load balancer that sends a PROXY header
+first) is taken apart the same way: the endpoint it wraps is read as above,
+so C{haproxy:ssl:...} gets h2site's TLS too, and the spec only remembers
+that connections start with a PROXY header.  The PROXY layer is put back
+around the listening endpoint, outside TLS, where every listener is opened
+(L{h2site.service.listenNow}), so worker processes adopting the sockets get
+it as well.
 """
 
 from __future__ import annotations
@@ -69,13 +77,17 @@ class ListenSpec:
     One place to listen.
 
     @ivar description: the endpoint string as the user wrote it.
-    @ivar plain: the endpoint string Twisted listens on (TLS stripped).
+    @ivar plain: the endpoint string Twisted listens on, with TLS and any
+        C{haproxy:} stripped (e.g. C{tcp:port=443:backlog=50}).
     @ivar tls: the key and certificates to wrap the listener in, or L{None}
         for a plain-text listener.
     @ivar tlsFiles: where C{tls} was read from (key, certificate, chain), so
         a reload can read them again.
     @ivar tlsSignature: L{fileSignature} of those files taken just before
         they were read, so a renewal that lands after is noticed.
+    @ivar proxy: whether every connection starts with a PROXY header (v1
+        or v2, from C{haproxy:}) naming the real client, read before TLS;
+        a connection without one is closed.
     """
 
     description: str
@@ -83,11 +95,14 @@ class ListenSpec:
     tls: KeyAndChain | None
     tlsFiles: TLSFiles | None = None
     tlsSignature: Signature = ()
+    proxy: bool = False
 
     @property
     def kind(self) -> str:
         """
-        The endpoint type Twisted listens with (C{tcp}, C{unix}, C{systemd}).
+        The endpoint type Twisted listens with (C{tcp}, C{unix}, C{systemd}),
+        beneath any PROXY layer: what decides how to open its sockets and
+        whether h2site can put TLS on it.
         """
         return splitDescription(self.plain)[0][0].strip().lower()
 
@@ -160,22 +175,66 @@ def escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=")
 
 
+def _splitType(description: str) -> tuple[str, str]:
+    """
+    Split an endpoint string at its first unescaped C{:}: the type as
+    written, and the rest.
+    """
+    escaped = False
+    for i, ch in enumerate(description):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == ":":
+            return description[:i], description[i + 1 :]
+    return description, ""
+
+
 def parseListen(description: str) -> ListenSpec:
     """
     Check one C{--port} value and load any certificate it names.
 
     @raise ConfigError: for an empty or unparsable string, a bad port number,
-        an unsupported C{ssl:} argument, or a bad key or certificate.
+        an unsupported C{ssl:} argument, a C{haproxy:} with nothing (or
+        another C{haproxy:}) inside, or a bad key or certificate.
     """
-    args, kwargs = splitDescription(description)
+    args, _ = splitDescription(description)
     kind = args[0].strip().lower() if args else ""
     if not kind:
         raise ConfigError(
             f"--port {description!r} has no endpoint type; "
             f"use e.g. ssl:port=8443:privateKey=key.pem:certKey=cert.pem or tcp:8080"
         )
-    if kind != "ssl":
-        return ListenSpec(description=description, plain=description, tls=None)
+    if kind != "haproxy":
+        return _parseEndpoint(description, description)
+    head, inner = _splitType(description)
+    innerArgs, _ = splitDescription(inner)
+    innerKind = innerArgs[0].strip().lower() if innerArgs else ""
+    if head.strip().lower() != "haproxy" or not innerKind:
+        raise ConfigError(
+            f"--port {description!r}: haproxy: needs the endpoint the load "
+            f"balancer connects to after it; use e.g. haproxy:tcp:443 or "
+            f"haproxy:ssl:port=443:privateKey=key.pem:certKey=cert.pem"
+        )
+    if innerKind == "haproxy":
+        raise ConfigError(
+            f"--port {description!r}: a connection carries one PROXY header; "
+            f"write haproxy: once"
+        )
+    return replace(_parseEndpoint(inner, description), proxy=True)
+
+
+def _parseEndpoint(endpoint: str, description: str) -> ListenSpec:
+    """
+    Read one endpoint string (without C{haproxy:}): C{ssl:} into C{tcp:}
+    plus h2site's TLS, anything else as it is.
+
+    @param description: the whole C{--port} value, for messages.
+    """
+    args, kwargs = splitDescription(endpoint)
+    if args[0].strip().lower() != "ssl":
+        return ListenSpec(description=description, plain=endpoint, tls=None)
     if len(args) - 1 > len(_SSL_POSITIONAL):
         raise ConfigError(f"--port {description!r} has too many ':' arguments")
     for name, value in zip(_SSL_POSITIONAL, args[1:], strict=False):
@@ -236,7 +295,9 @@ WRAPPABLE = frozenset({"tcp", "tcp6", "unix", "systemd"})
 def wrapInTLS(specs: Sequence[ListenSpec], files: TLSFiles) -> tuple[ListenSpec, ...]:
     """
     Put TLS (from C{--tls-cert}/C{--tls-key}) on every listener that is not
-    TLS already and carries a byte stream: C{tcp:}, C{unix:}, C{systemd:}.
+    TLS already and carries a byte stream: C{tcp:}, C{unix:}, C{systemd:},
+    also behind C{haproxy:} (the PROXY header stays outside TLS, where the
+    balancer writes it).
 
     @raise ConfigError: if no listener can take it, since the options would
         then silently do nothing.
@@ -251,7 +312,8 @@ def wrapInTLS(specs: Sequence[ListenSpec], files: TLSFiles) -> tuple[ListenSpec,
     )
     if wrapped == tuple(specs):
         raise ConfigError(
-            "--tls-cert/--tls-key apply to tcp:, unix: and systemd: endpoints, "
-            "and no --port is one; drop them or add such a --port"
+            "--tls-cert/--tls-key apply to tcp:, unix: and systemd: endpoints "
+            "(also inside haproxy:) without TLS of their own, and no --port is "
+            "one; drop them or add such a --port"
         )
     return wrapped

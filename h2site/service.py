@@ -7,18 +7,24 @@ TLS where asked, and turns every way listening can fail into one clear line.
 from __future__ import annotations
 
 import errno
+import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
 from twisted.application import service
+from twisted.internet.address import IPv6Address
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import (
+    IAddress,
     IListeningPort,
+    ILoggingContext,
     IProtocolFactory,
     IStreamServerEndpoint,
 )
 from twisted.logger import Logger
+from twisted.protocols.haproxy import proxyEndpoint
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 
@@ -154,8 +160,18 @@ def listenNow(
     Listen on C{endpoint} at once (every stream endpoint Twisted ships
     listens synchronously) and log where.
 
+    Every listener, in a worker too, is opened here, so this is where a
+    C{haproxy:} spec gets its PROXY layer back: outside C{factory} (and so
+    outside TLS), because the balancer writes the header in clear before
+    the client's first byte.  The transport's C{getPeer} then names the
+    client the header gives, for HTTP/1.1 requests and HTTP/2 connections
+    alike, since neither asks before the first bytes after the header.
+
     @raise StartupError: with one sentence saying why listening failed.
     """
+    if spec.proxy:
+        endpoint = proxyEndpoint(endpoint)
+        factory = _CanonicalPeerFactory(factory)
     outcome: list[IListeningPort | Failure] = []
     d: Deferred[IListeningPort] = endpoint.listen(factory)
     d.addBoth(outcome.append)
@@ -167,6 +183,48 @@ def listenNow(
         raise StartupError(describeListenError(spec.description, error))
     announce(spec, result.getHost(), note)
     return result
+
+
+class _CanonicalPeer(ProtocolWrapper):
+    """
+    Between the PROXY layer and TLS: name an IPv6 client in its canonical
+    form.  Twisted's PROXY v2 parser writes every group in full
+    (C{2001:db8:0:0:0:0:0:8}), so without this the access log would name
+    one client two ways, by the header version its balancer sends.
+    """
+
+    def getPeer(self) -> IAddress:
+        address: IAddress = super().getPeer()
+        if not isinstance(address, IPv6Address):
+            return address
+        try:
+            host = str(ipaddress.ip_address(address.host))
+        except ValueError:
+            return address
+        return IPv6Address(
+            address.type, host, address.port, address.flowInfo, address.scopeID
+        )
+
+    def logPrefix(self) -> str:
+        return _logPrefixOf(self.wrappedProtocol)
+
+
+class _CanonicalPeerFactory(WrappingFactory):
+    protocol = _CanonicalPeer
+    noisy = False
+
+    def logPrefix(self) -> str:
+        return _logPrefixOf(self.wrappedFactory)
+
+
+def _logPrefixOf(wrapped: object) -> str:
+    """
+    The log prefix of what a L{_CanonicalPeer} layer wraps, which that layer
+    takes as its own: the PROXY layer around it already says "(PROXY)".
+    """
+    if ILoggingContext.providedBy(wrapped):
+        return str(wrapped.logPrefix())
+    return type(wrapped).__name__
 
 
 def announce(spec: ListenSpec, address: object, note: str = "") -> None:
@@ -181,6 +239,8 @@ def announce(spec: ListenSpec, address: object, note: str = "") -> None:
         scheme = "https" if spec.tls else "http"
         where = f"{scheme}://{bracketed}:{getattr(address, 'port', '')}/"
     protocols = "HTTP/2 and HTTP/1.1 over TLS" if spec.tls else "HTTP/1.1"
+    if spec.proxy:
+        protocols += " after a PROXY header"
     _log.info(
         "h2site listening on {where} ({protocols}{note})",
         where=where,

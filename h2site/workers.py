@@ -73,8 +73,10 @@ def restartDelay(failures: int) -> float:
 
 def reusePortSockets(spec: ListenSpec, count: int) -> list[socket.socket] | None:
     """
-    For a C{tcp:} listener, C{count} listening sockets on the same address
-    with C{SO_REUSEPORT}, one per worker, or L{None} for other kinds.
+    For a C{tcp:} listener (also behind C{haproxy:}: the PROXY header is
+    read by each worker, on whatever socket it accepted from), C{count}
+    listening sockets on the same address with C{SO_REUSEPORT}, one per
+    worker, or L{None} for other kinds.
 
     Why not one shared socket: every worker is woken for each new
     connection, and Twisted accepts up to 100 per wake-up, so the first
@@ -369,6 +371,8 @@ def main(argv: Sequence[str]) -> None:
     options = Options()
     options.parseOptions(list(argv))
     config = options.config
+    # Adopted sockets are plain streams: listenNow wraps those of haproxy:
+    # specs in the PROXY layer again, as it does in a single process.
     listen = [
         (spec, AdoptedStreamServerEndpoint(reactor, fd, _family(fd)))
         for spec, fd in zip(config.listen, fds, strict=True)

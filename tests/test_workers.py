@@ -76,6 +76,20 @@ class ReusePortTests(SynchronousTestCase):
         self.assertEqual(len({s.getsockname() for s in sockets}), 1)
         self.assertEqual(len({s.fileno() for s in sockets}), 3)
 
+    def test_haproxyTCP(self) -> None:
+        """
+        A C{haproxy:tcp:} listener gets a socket per worker too: each worker
+        reads the PROXY headers of the connections it accepts.
+        """
+        spec = parseListen("haproxy:tcp:port=0:interface=127.0.0.1")
+        sockets = reusePortSockets(spec, 2)
+        assert sockets is not None
+        for sock in sockets:
+            self.addCleanup(sock.close)
+        self.assertEqual(len({s.getsockname() for s in sockets}), 1)
+        self.assertEqual(sockets[0].getsockname()[0], "127.0.0.1")
+        self.assertIsNone(reusePortSockets(parseListen("haproxy:unix:/tmp/x"), 2))
+
     def test_otherKinds(self) -> None:
         """
         Other endpoint types share one socket instead.
