@@ -70,7 +70,7 @@ from h2.events import (
 from h2.exceptions import DenialOfServiceError, FrameTooLargeError, ProtocolError
 from h2.frame_buffer import FrameBuffer
 from h2.settings import SettingCodes, Settings
-from hpack.exceptions import HPACKError
+from hpack.exceptions import HPACKError, OversizedHeaderListError
 from hpack.huffman import HuffmanEncoder
 from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
 from hpack.table import HeaderTable
@@ -81,6 +81,7 @@ from twisted.internet.error import ConnectionLost
 from twisted.internet.interfaces import (
     IAddress,
     IDelayedCall,
+    IHandshakeListener,
     IPushProducer,
     IReactorTime,
     ISSLTransport,
@@ -102,6 +103,7 @@ __all__ = [
     "TokenBucket",
     "buildProtocol",
     "checkRequestHeaders",
+    "validHost",
 ]
 
 _log = Logger(namespace="h2site.http2")
@@ -129,7 +131,28 @@ _SMALL_FRAME = 1024
 _FRAME_HEADER = struct.Struct(">BHBBL")
 _DATA = 0x0
 _HEADERS = 0x1
+_RST_STREAM = 0x3
+_WINDOW_UPDATE = 0x8
+_END_STREAM = 0x1
 _END_HEADERS = 0x4
+
+#: Frames a client may send on a stream that is already closed, which C{h2}
+#: answers (RST_STREAM) or drops without telling us.
+_LATE_FRAME_TYPES = frozenset([_DATA, _WINDOW_UPDATE, _RST_STREAM])
+
+#: Frames on a closed stream that cost nothing, per stream closed: what was
+#: in flight when it closed (DATA within the stream window, a
+#: WINDOW_UPDATE).  Past that they spend the frame budget.
+_LATE_FRAMES_PER_STREAM = 8
+
+#: Reasons for the statuses the protocol layer answers by itself.
+_REASONS = {
+    400: b"Bad Request",
+    408: b"Request Timeout",
+    413: b"Content Too Large",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+}
 
 #: A WINDOW_UPDATE smaller than this opens too little to be worth a frame.
 _SMALL_WINDOW_UPDATE = 1024
@@ -158,8 +181,15 @@ class ConnectionLimits:
     @ivar maxHeaderListSize: request header fields, decoded, in bytes
         (C{SETTINGS_MAX_HEADER_LIST_SIZE}); also the limit of an encoded
         header block, HEADERS plus CONTINUATION frames.
-    @ivar maxRequestBodySize: bytes of request body per stream; a longer body
-        is answered with 413 and the stream is reset.
+    @ivar maxLineLength: the longest HTTP/1.1 request line (414 beyond) or
+        header field line (431 beyond), and the longest HTTP/2 C{:path}
+        (414 beyond).  The HTTP/1.1 head as a whole has
+        C{maxHeaderListSize} (431 beyond).
+    @ivar maxHeaderFields: header fields an HTTP/1.1 request may have (431
+        beyond); HTTP/2 header blocks are bounded by their size.
+    @ivar maxRequestBodySize: bytes of request body per request; a longer
+        body is answered with 413 (and the HTTP/2 stream reset, the HTTP/1.1
+        connection closed).
     @ivar streamBufferSize: response bytes held for one stream before its
         producer is paused.
     @ivar connectionBufferSize: response bytes held for all streams of a
@@ -192,6 +222,8 @@ class ConnectionLimits:
 
     maxConcurrentStreams: int = 100
     maxHeaderListSize: int = 32 * _KIB
+    maxLineLength: int = 8 * _KIB
+    maxHeaderFields: int = 100
     maxRequestBodySize: int = 1 * _MIB
     streamBufferSize: int = 256 * _KIB
     connectionBufferSize: int = 1 * _MIB
@@ -320,18 +352,60 @@ def checkRequestHeaders(
         raise ProtocolError(":authority and host differ")
 
 
+class _HeaderBlockTooLarge(DenialOfServiceError):
+    """
+    A request's header block is over the limit: it is answered with 431
+    (without decoding it) and the connection closed.
+    """
+
+
+class _Calm(DenialOfServiceError):
+    """
+    A frame that does no work found the budget empty.
+    """
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"too many {what}")
+        self.what = what
+
+
 class _FrameBuffer(FrameBuffer):
     """
     C{h2}'s frame buffer, with two limits it lacks: an oversized frame is
     refused as soon as its 9-byte header arrives (C{h2} waits for the whole
     frame, so a peer could make us buffer 16 MiB), and a header block spread
-    over CONTINUATION frames may not exceed a size.
+    over CONTINUATION frames may not exceed a size.  It also shows the
+    connection every frame before C{h2} handles it (C{onFrame}), since
+    C{h2} answers some frames without an event.
+
+    @ivar headerStream: the stream of the last header block begun.
     """
 
-    def __init__(self, maxHeaderBlock: int) -> None:
+    headerStream = 0
+
+    def __init__(self, maxHeaderBlock: int, onFrame: Callable[[Frame], None]) -> None:
         super().__init__(server=True)
         self._maxHeaderBlock = maxHeaderBlock
         self._headerBlockSize = 0
+        self._onFrame = onFrame
+
+    @property
+    def prefaceMissing(self) -> bool:
+        """
+        Whether some of the client's connection preface is still to come.
+        """
+        return self._preamble_len > 0
+
+    @property
+    def incomplete(self) -> bool:
+        """
+        Whether the buffer holds part of a frame or of a header block.
+        """
+        return bool(self._data or self._headers_buffer)
+
+    @property
+    def inHeaderBlock(self) -> bool:
+        return bool(self._headers_buffer)
 
     def __next__(self) -> Frame:
         data = self._data
@@ -344,12 +418,16 @@ class _FrameBuffer(FrameBuffer):
         return super().__next__()
 
     def _update_header_buffer(self, f: Frame | None) -> Frame | None:
+        if f is not None:
+            if f.type == _HEADERS:
+                self.headerStream = f.stream_id
+            self._onFrame(f)
         if self._headers_buffer or (
             isinstance(f, HeadersFrame) and "END_HEADERS" not in f.flags
         ):
             self._headerBlockSize += len(getattr(f, "data", b""))
             if self._headerBlockSize > self._maxHeaderBlock:
-                raise DenialOfServiceError(
+                raise _HeaderBlockTooLarge(
                     f"header block over {self._maxHeaderBlock} bytes"
                 )
         result = super()._update_header_buffer(f)
@@ -711,6 +789,13 @@ class H2Connection(TwistedProtocol):
         self._early: list[bytes] = []
         self._idleCall: IDelayedCall | None = None
         self._abortCall: IDelayedCall | None = None
+        #: When the request head being read began (the connection preface, a
+        #: header block, or a frame), or L{None}; see L{_checkHead}.
+        self._headSince: float | None = None
+        self._headCall: IDelayedCall | None = None
+        self._framesArrived = 0
+        #: Frames on closed streams still free (see L{_LATE_FRAMES_PER_STREAM}).
+        self._lateFrames = 0
         now = reactor.seconds()
         self._lastProgress = now
         self._frameBudget = TokenBucket(limits.frameBudget, limits.frameBudgetRate, now)
@@ -739,15 +824,19 @@ class H2Connection(TwistedProtocol):
             },
         )
         h2.decoder.max_header_list_size = limits.maxHeaderListSize
-        h2.incoming_buffer = _FrameBuffer(limits.maxHeaderListSize)
+        self._frames = _FrameBuffer(limits.maxHeaderListSize, self._frameArrived)
+        h2.incoming_buffer = self._frames
         h2.initiate_connection()
         transport.write(h2.data_to_send())
         self._idleCall = self._reactor.callLater(limits.idleTimeout, self._checkIdle)
+        self._headSince = self._reactor.seconds()
+        self._headCall = self._reactor.callLater(limits.headerTimeout, self._checkHead)
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing:
             # After our GOAWAY the peer's frames are of no interest.
             return
+        arrived = self._framesArrived
         try:
             events = self._h2.receive_data(data)
         except ProtocolError as e:
@@ -758,16 +847,92 @@ class H2Connection(TwistedProtocol):
             self._handleEvents(events)
         finally:
             self._inReceive = False
-        if not self._closing:
-            self._flush()
+        if self._closing:
+            return
+        self._trackHead(arrived != self._framesArrived)
+        self._flush()
+
+    def _frameArrived(self, frame: Frame) -> None:
+        """
+        See each frame before C{h2} does: C{h2} answers DATA on a closed
+        stream with RST_STREAM, and drops WINDOW_UPDATE and RST_STREAM there,
+        without an event, so such frames would cost a flooding client
+        nothing.  Beyond what may have been in flight when the stream closed,
+        they spend the frame budget.
+
+        @raise _Calm: if the budget is empty.
+        """
+        self._framesArrived += 1
+        streamID = frame.stream_id
+        if not streamID or frame.type not in _LATE_FRAME_TYPES:
+            return
+        h2 = self._h2
+        state = h2.streams.get(streamID)
+        if state is not None and not state.closed:
+            return
+        if streamID > h2.highest_inbound_stream_id:
+            # Not a closed stream but an idle one: h2 makes it an error.
+            return
+        if self._lateFrames:
+            self._lateFrames -= 1
+        elif not self._frameBudget.spend(self._reactor.seconds()):
+            raise _Calm("frames on closed streams")
+
+    def _streamClosed(self) -> None:
+        self._lateFrames = min(
+            self._lateFrames + _LATE_FRAMES_PER_STREAM,
+            _LATE_FRAMES_PER_STREAM * self._limits.maxConcurrentStreams,
+        )
+
+    def _trackHead(self, framesArrived: bool) -> None:
+        """
+        Note whether part of a request head is waiting: the preface, a
+        header block (HEADERS without END_HEADERS, then CONTINUATION), or
+        any frame begun and not complete.  Each must be complete within
+        L{ConnectionLimits.headerTimeout}; a frame's clock restarts when the
+        frame before it completed, a header block's and the preface's do not.
+        """
+        frames = self._frames
+        if not (frames.prefaceMissing or frames.incomplete or not self._framesArrived):
+            self._headSince = None
+            return
+        if self._headSince is None or (
+            framesArrived and not frames.inHeaderBlock and not frames.prefaceMissing
+        ):
+            self._headSince = self._reactor.seconds()
+        if self._headCall is None:
+            self._headCall = self._reactor.callLater(
+                self._limits.headerTimeout, self._checkHead
+            )
+
+    def _checkHead(self) -> None:
+        self._headCall = None
+        since = self._headSince
+        if since is None or self._closing:
+            return
+        timeout = self._limits.headerTimeout
+        left = since + timeout - self._reactor.seconds()
+        if left > 0:
+            self._headCall = self._reactor.callLater(left, self._checkHead)
+            return
+        _log.info(
+            "closing HTTP/2 connection from {peer}: request head not complete "
+            "within {timeout:g} s",
+            peer=describePeer(self.peer),
+            timeout=timeout,
+        )
+        if self._frames.inHeaderBlock:
+            self._refuseHead(408, ErrorCodes.NO_ERROR, "request head timeout")
+        else:
+            self._close(ErrorCodes.NO_ERROR, "request head timeout")
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._closing = True
         self._closed = True
-        for call in (self._flushCall, self._idleCall, self._abortCall):
+        for call in (self._flushCall, self._idleCall, self._abortCall, self._headCall):
             if call is not None and call.active():
                 call.cancel()
-        self._flushCall = self._idleCall = self._abortCall = None
+        self._flushCall = self._idleCall = self._abortCall = self._headCall = None
         self._loseStreams(reason)
 
     # Receiving
@@ -851,14 +1016,14 @@ class H2Connection(TwistedProtocol):
         if self._goingAway and streamID > self._lastStreamID:
             # Opened after our GOAWAY: not processed, so safe to retry.
             self._h2.reset_stream(streamID, ErrorCodes.REFUSED_STREAM)
+            self._streamClosed()
             return
         stream = _Stream(self, streamID, self.requestFactory, self.site)
         self._streams[streamID] = stream
         request = stream.request
         add = request.requestHeaders.addRawHeader
-        authority = None
-        hasHost = False
-        length = None
+        authority = host = None
+        length: int | None = None
         cookies = []
         for name, value in event.headers:
             if name[0] == 58:  # b":"
@@ -873,10 +1038,11 @@ class H2Connection(TwistedProtocol):
             else:
                 add(name, value)
                 if name == b"content-length":
-                    length = int(value)
+                    # 1*DIGIT (RFC 9110 section 8.6); anything else is a 400.
+                    length = int(value) if value.isdigit() else -1
                 elif name == b"host":
-                    hasHost = True
-        if authority is not None and not hasHost:
+                    host = value
+        if authority is not None and host is None:
             add(b"host", authority)
         if cookies:
             # RFC 9113 section 8.2.3: HTTP/2 may split Cookie into crumbs;
@@ -885,6 +1051,12 @@ class H2Connection(TwistedProtocol):
         if stream.command == b"CONNECT":
             # A proxy's method: an origin server has nothing to connect to.
             self.refuseStream(stream, b"405")
+            return
+        if len(stream.path) > self._limits.maxLineLength:
+            self.refuseStream(stream, b"414")
+            return
+        if not validHost(authority if authority is not None else host or b""):
+            self.refuseStream(stream, b"400")
             return
         if length is not None and length < 0:
             self.refuseStream(stream, b"400")
@@ -1012,8 +1184,20 @@ class H2Connection(TwistedProtocol):
         h2.send_headers(
             streamID, [(b":status", status), (b"content-length", b"0")], end_stream=True
         )
-        if not stream.requestEnded:
+        state = h2.streams.get(streamID)
+        if state is not None and not state.closed:
+            # The client is still sending (its END_STREAM, when it came with
+            # the headers, is an event not yet handled: look at h2's state).
             h2.reset_stream(streamID, ErrorCodes.NO_ERROR)
+        if self.factory is not None:
+            logRefused(
+                self.factory,
+                stream.request,
+                stream.command or b"-",
+                stream.path or b"-",
+                b"HTTP/2",
+                int(status),
+            )
         self._forget(stream, f"request refused with {status.decode()}")
         self._scheduleFlush()
 
@@ -1213,6 +1397,7 @@ class H2Connection(TwistedProtocol):
         del self._streams[stream.streamID]
         self._blocked.discard(stream)
         self._pausedStreams.pop(stream, None)
+        self._streamClosed()
         if not stream.requestEnded:
             # RFC 9113 section 8.1: the response is complete, so the rest of
             # the request body is not wanted.
@@ -1223,6 +1408,7 @@ class H2Connection(TwistedProtocol):
         self._blocked.discard(stream)
         self._pausedStreams.pop(stream, None)
         self._buffered -= stream.buffered
+        self._streamClosed()
         stream.lost(Failure(ConnectionLost(why)))
 
     # Backpressure
@@ -1285,12 +1471,26 @@ class H2Connection(TwistedProtocol):
     def _calm(self, what: str) -> None:
         _log.info(
             "closing HTTP/2 connection from {peer}: too many {what}",
-            peer=self.peer,
+            peer=describePeer(self.peer),
             what=what,
         )
         self._close(ErrorCodes.ENHANCE_YOUR_CALM, f"too many {what}")
 
     def _protocolError(self, error: ProtocolError) -> None:
+        if isinstance(error, _Calm):
+            self._calm(error.what)
+            return
+        if isinstance(error, _HeaderBlockTooLarge) or isinstance(
+            error.__cause__, OversizedHeaderListError
+        ):
+            _log.info(
+                "closing HTTP/2 connection from {peer}: request header block "
+                "over {limit} bytes",
+                peer=describePeer(self.peer),
+                limit=self._limits.maxHeaderListSize,
+            )
+            self._refuseHead(431, ErrorCodes.ENHANCE_YOUR_CALM, str(error))
+            return
         code = getattr(error, "error_code", ErrorCodes.PROTOCOL_ERROR)
         if isinstance(error.__cause__, HPACKError) and not isinstance(
             error, DenialOfServiceError
@@ -1307,6 +1507,45 @@ class H2Connection(TwistedProtocol):
             self._close(None, f"HTTP/2 compression error: {error}")
             return
         self._close(code, f"HTTP/2 protocol error: {error}")
+
+    def _refuseHead(self, status: int, errorCode: int, why: str) -> None:
+        """
+        Answer the request whose header block could not be read (too large,
+        or not complete in time) with C{status}, then close with GOAWAY
+        C{errorCode}.
+
+        The block was not decoded, so this connection's HPACK state is lost
+        and the connection must end.  The response itself needs no HPACK
+        state, since L{FieldEncoder} never uses the dynamic table, so the
+        client still learns why.
+        """
+        streamID = self._frames.headerStream
+        transport = self.transport
+        assert transport is not None
+        block = self._fields.encode(
+            [(b":status", b"%d" % status), (b"content-length", b"0")]
+        )
+        # What h2 queued (its own GOAWAY, after an error) is replaced by ours.
+        self._h2.clear_outbound_data_buffer()
+        out = []
+        if streamID:
+            out.append(
+                _FRAME_HEADER.pack(
+                    len(block) >> 16,
+                    len(block) & 0xFFFF,
+                    _HEADERS,
+                    _END_HEADERS | _END_STREAM,
+                    streamID,
+                )
+                + block
+            )
+            if self.factory is not None:
+                stream = _Stream(self, streamID, self.requestFactory, self.site)
+                request = stream.request
+                logRefused(self.factory, request, b"-", b"-", b"HTTP/2", status)
+        out.append(_goAway(streamID, errorCode))
+        transport.write(b"".join(out))
+        self._close(None, why)
 
     def _close(self, errorCode: int | None, why: str) -> None:
         """
@@ -1384,13 +1623,118 @@ class H2Connection(TwistedProtocol):
         self._abort()
 
 
+#: A valid C{Host} value (RFC 9112 section 3.2, RFC 3986 section 3.2.2): a
+#: bracketed IP literal or a registered name (which covers IPv4), then an
+#: optional port; empty is allowed (a target without authority).
+_HOST_VALUE = re.compile(
+    rb"(?:\[[0-9A-Za-z:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?"
+)
+
+
+def validHost(value: bytes) -> bool:
+    """
+    Whether C{value} may be the C{Host} of a request (or the C{:authority}
+    of an HTTP/2 one): RFC 9112 requires a 400 for anything else, and a
+    server that uses the value (in a redirect, in a log) must not take
+    spaces, slashes or control bytes from it.
+    """
+    return _HOST_VALUE.fullmatch(value) is not None
+
+
+def describePeer(address: object) -> str:
+    """
+    A client's address as a log line shows it: C{192.0.2.7:50122},
+    C{[2001:db8::1]:50122}, or what a Unix socket has.
+    """
+    host = getattr(address, "host", None)
+    if host is None:
+        return str(address)
+    port = getattr(address, "port", None)
+    shown = f"[{host}]" if ":" in host else host
+    return f"{shown}:{port}" if port is not None else shown
+
+
+def logRefused(
+    site: Any,
+    request: http.Request,
+    method: bytes,
+    uri: bytes,
+    protocol: bytes,
+    status: int,
+    size: int = 0,
+) -> None:
+    """
+    Write the access-log line of a request the protocol layer answered by
+    itself (400, 408, 413, 414, 431), as the site logs any other: operators
+    (and fail2ban) must see them.  The request is marked finished, so it is
+    not logged again when its connection is lost.
+    """
+    request.method = method
+    request.uri = uri
+    request.path = uri.split(b"?", 1)[0]
+    request.clientproto = protocol
+    request.code = status
+    request.startedWriting = 1
+    request.sentLength = size
+    request.finished = 1
+    site.log(request)
+
+
+@implementer(IPushProducer)
 class _HTTP11Channel(http.HTTPChannel):
     """
-    Twisted's HTTP/1.1 channel, plus graceful shutdown and informational
-    responses.
+    Twisted's HTTP/1.1 channel, with the limits a public server needs, plus
+    graceful shutdown and informational responses.
+
+    What it changes, and why:
+
+     - B{Pipelining is bounded.}  Twisted answers the next pipelined request
+       as soon as the previous response is handed to the transport, whether
+       or not the client reads: a client that sends 300 requests and reads
+       nothing had every response buffered.  Here the next request waits
+       until the transport has drained, so a connection holds one response
+       in progress, and reading stops once 16 KiB of requests are waiting.
+     - B{A request head has a deadline} (L{ConnectionLimits.headerTimeout})
+       from its first byte; every byte resets Twisted's idle timeout, so a
+       client trickling a header byte at a time was never closed.  408 then.
+     - B{Oversized requests get a status}: 414 for a request line over
+       L{ConnectionLimits.maxLineLength}, 431 for a longer header field
+       line, too many fields or a head over
+       L{ConnectionLimits.maxHeaderListSize}, 413 for a body over
+       L{ConnectionLimits.maxRequestBodySize} (Twisted would spool any size
+       to a temporary file).
+     - B{C{Host} is required} on HTTP/1.1 (RFC 9112 section 3.2): missing,
+       repeated or invalid, it gets 400.
+     - B{A stalled reader is closed}: while a response waits for the client
+       to read, the idle timeout runs (Twisted switches it off for the whole
+       response).
+
+    Every such rejection is a complete response with C{Connection: close},
+    written to the access log like any other, and the connection closes
+    (aborted if the client does not take the response within
+    L{ConnectionLimits.closeTimeout}).
     """
 
     _host: IAddress | None = None
+    #: When the request head being read began, or L{None} between heads.
+    _headSince: float | None = None
+    _headCall: IDelayedCall | None = None
+    _closeCall: IDelayedCall | None = None
+    #: A response is done, and the next pipelined request waits for the
+    #: transport to drain (C{_handlingRequest} stays set meanwhile, so what
+    #: arrives is buffered).
+    _held = False
+    #: A rejection was sent; everything that follows is ignored.
+    _rejected = False
+    _bodyReceived = 0
+
+    def __init__(self, limits: ConnectionLimits, clock: IReactorTime) -> None:
+        super().__init__()
+        self._limits = limits
+        self._clock = clock
+        self.MAX_LENGTH = limits.maxLineLength
+        self.totalHeadersSize = limits.maxHeaderListSize
+        self.maxHeaders = limits.maxHeaderFields
 
     def getHost(self) -> IAddress:
         # Every request asks; for TCP each answer was a getsockname() call.
@@ -1399,14 +1743,221 @@ class _HTTP11Channel(http.HTTPChannel):
             self._host = self.transport.getHost()
         return self._host
 
+    # Reading requests.
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._rejected:
+            return
+        if self._headSince is None and self.line_mode and not self._handlingRequest:
+            self._headSince = self._clock.seconds()
+            if self._headCall is None:
+                self._headCall = self._clock.callLater(
+                    self._limits.headerTimeout, self._checkHead
+                )
+        super().dataReceived(data)
+
+    def lineReceived(self, line: bytes) -> None:
+        if self._rejected:
+            return
+        if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
+            self._reject(431)
+            return
+        super().lineReceived(line)
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        # The request line still being read: no _command yet.
+        self._reject(431 if hasattr(self, "_command") else 414)
+
+    def headerReceived(self, line: bytes) -> bool:
+        if self._receivedHeaderCount >= self.maxHeaders:
+            self._reject(431)
+            return False
+        return bool(super().headerReceived(line))
+
+    def allHeadersReceived(self) -> None:
+        self._headSince = None
+        if self._rejected:
+            return
+        request = self.requests[-1]
+        if self._version == b"HTTP/1.1":
+            hosts = request.requestHeaders.getRawHeaders(b"host")
+            if hosts is None or len(hosts) != 1 or not validHost(hosts[0]):
+                self._reject(400)
+                return
+        length = self.length
+        if length is not None and length > self._limits.maxRequestBodySize:
+            self._reject(413)
+            return
+        super().allHeadersReceived()
+        if length is None and self._transferDecoder is not None:
+            # Chunked: the size is known only as the body arrives.
+            self._bodyReceived = 0
+            self._transferDecoder.dataCallback = self._countBody(
+                self._transferDecoder.dataCallback
+            )
+
+    def _countBody(self, deliver: Callable[[bytes], None]) -> Callable[[bytes], None]:
+        limit = self._limits.maxRequestBodySize
+
+        def count(data: bytes) -> None:
+            self._bodyReceived += len(data)
+            if self._bodyReceived > limit:
+                self._reject(413)
+            elif not self._rejected:
+                deliver(data)
+
+        return count
+
+    def rawDataReceived(self, data: bytes) -> None:
+        if self._rejected:
+            return
+        if self._handlingRequest:
+            # Pipelined requests wait here.  Twisted stops reading past
+            # 16 KiB only while the transport is not full itself, so a
+            # client that sends requests and reads nothing could fill this
+            # without end.
+            self._dataBuffer.append(data)
+            if sum(map(len, self._dataBuffer)) > self._optimisticEagerReadSize:
+                self._networkProducer.pauseProducing()
+            return
+        super().rawDataReceived(data)
+
+    def allContentReceived(self) -> None:
+        if not self._rejected:
+            super().allContentReceived()
+
+    def _respondToBadRequestAndDisconnect(self) -> None:
+        self._reject(400)
+
+    def _checkHead(self) -> None:
+        self._headCall = None
+        since = self._headSince
+        if since is None or self._rejected:
+            return
+        left = since + self._limits.headerTimeout - self._clock.seconds()
+        if left > 0:
+            self._headCall = self._clock.callLater(left, self._checkHead)
+            return
+        _log.info(
+            "closing HTTP/1.1 connection from {peer}: request head not "
+            "complete within {timeout:g} s",
+            peer=describePeer(self.getPeer()),
+            timeout=self._limits.headerTimeout,
+        )
+        self._reject(408)
+
+    def _reject(self, status: int) -> None:
+        """
+        Answer a request that will not be processed with C{status}, log it,
+        and close the connection.
+        """
+        if self._rejected:
+            return
+        self._rejected = True
+        self._headSince = None
+        self.persistent = False
+        self.setTimeout(None)
+        reason = _REASONS[status]
+        body = b"%d %s\n" % (status, reason)
+        assert self.transport is not None
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+            % (status, reason, len(body), body)
+        )
+        self._logRejected(status, len(body))
+        self.loseConnection()
+        self._closeCall = self._clock.callLater(
+            self._limits.closeTimeout, self.abortConnection
+        )
+
+    def _logRejected(self, status: int, size: int) -> None:
+        """
+        Write the access-log line of a rejected request, with what is known
+        of it: its request line once read, and the header fields so far.
+        """
+        if self.factory is None:
+            return
+        logRefused(
+            self.factory,
+            self.requests[-1] if self.requests else self.requestFactory(self),
+            getattr(self, "_command", b"-"),
+            getattr(self, "_path", b"-"),
+            getattr(self, "_version", b"-"),
+            status,
+            size,
+        )
+
+    # Writing responses.
+
+    def requestDone(self, request: http.Request) -> None:
+        if request is not self.requests[0]:
+            raise TypeError(request)
+        del self.requests[0]
+        if not self.persistent:
+            self.loseConnection()
+            return
+        if self._savedTimeOut:
+            self.setTimeout(self._savedTimeOut)
+        if self._waitingForTransport:
+            # The response is still in the transport's buffer: the next one
+            # waits until the client has read it.
+            self._held = True
+            return
+        self._nextRequest()
+
+    def _nextRequest(self) -> None:
+        self._held = False
+        self._handlingRequest = False
+        self._networkProducer.resumeProducing()
+        data = b"".join(self._dataBuffer)
+        self._dataBuffer = []
+        self.setLineMode(data)
+
+    def pauseProducing(self) -> None:
+        super().pauseProducing()
+        if self._handlingRequest and not self._held and self.timeOut is None:
+            # The client stopped reading the response: it has the idle
+            # timeout to read again.
+            self.setTimeout(self._limits.idleTimeout)
+
+    def resumeProducing(self) -> None:
+        super().resumeProducing()
+        if self._held:
+            self._nextRequest()
+        elif self._handlingRequest:
+            self.setTimeout(None)
+
+    def timeoutConnection(self) -> None:
+        if self._handlingRequest:
+            # Nothing the client would read can close it cleanly.
+            _log.info(
+                "closing HTTP/1.1 connection from {peer}: the client read "
+                "nothing for {timeout:g} s",
+                peer=describePeer(self.getPeer()),
+                timeout=self._limits.idleTimeout,
+            )
+            self.abortConnection()
+            return
+        super().timeoutConnection()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        for call in (self._headCall, self._closeCall):
+            if call is not None and call.active():
+                call.cancel()
+        self._headCall = self._closeCall = None
+        super().connectionLost(reason)
+
     def abortConnection(self) -> None:
         """
         End the response in progress abruptly, as a request may on its
         channel (an HTTP/2 stream resets itself): over HTTP/1.1 only
         closing the connection tells the client the body is incomplete.
         """
-        if self.transport is not None:
-            self.transport.abortConnection()
+        self._closeCall = None
+        transport: Any = self.transport
+        if transport is not None:
+            transport.abortConnection()
 
     def shutdownGracefully(self) -> None:
         """
@@ -1446,6 +1997,7 @@ class _HTTP11Channel(http.HTTPChannel):
         return True
 
 
+@implementer(IHandshakeListener)
 class _ProtocolSwitch(http._GenericHTTPChannelProtocol):
     """
     What h2site's C{Site} builds for each connection: HTTP/1.1 at first, and
@@ -1453,19 +2005,46 @@ class _ProtocolSwitch(http._GenericHTTPChannelProtocol):
     bytes arrive, after the handshake), like Twisted's own switch but with
     our HTTP/2 connection. It registers with the L{ConnectionPool} so a
     shutdown can reach it.
+
+    Over TLS it is connected before the handshake, and told when the
+    handshake is done: a client that has not finished it (or, behind a
+    PROXY listener, sent its PROXY header) within
+    L{ConnectionLimits.headerTimeout} is cut off.  Handshake bytes never
+    reach a channel, so nothing else would ever close such a connection.
     """
 
     _channel: Any
     # Twisted types it as always None; it holds the ALPN protocol name.
     _negotiatedProtocol: bytes | None  # type: ignore[assignment]
+    _handshakeCall: IDelayedCall | None = None
 
     def __init__(self, pool: ConnectionPool) -> None:
-        super().__init__(_HTTP11Channel())
+        super().__init__(_HTTP11Channel(pool.limits, pool.reactor))
         self._pool = pool
 
     def makeConnection(self, transport: Any) -> None:
         self._pool.add(self)
+        if ISSLTransport.providedBy(transport):
+            self._handshakeCall = self._pool.reactor.callLater(
+                self._pool.limits.headerTimeout, self._handshakeTimedOut
+            )
         self._channel.makeConnection(transport)
+
+    def handshakeCompleted(self) -> None:
+        call, self._handshakeCall = self._handshakeCall, None
+        if call is not None and call.active():
+            call.cancel()
+
+    def _handshakeTimedOut(self) -> None:
+        self._handshakeCall = None
+        transport = self._channel.transport
+        _log.info(
+            "closing connection from {peer}: TLS handshake not complete "
+            "within {timeout:g} s",
+            peer=describePeer(transport.getPeer() if transport is not None else None),
+            timeout=self._pool.limits.headerTimeout,
+        )
+        self.abort()
 
     def dataReceived(self, data: bytes) -> None:
         if self._negotiatedProtocol is None:
@@ -1491,6 +2070,7 @@ class _ProtocolSwitch(http._GenericHTTPChannelProtocol):
         networkProducer.registerProducer(connection, True)
 
     def connectionLost(self, reason: Failure) -> None:
+        self.handshakeCompleted()
         self._pool.discard(self)
         self._channel.connectionLost(reason)
 

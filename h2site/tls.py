@@ -36,8 +36,10 @@ __all__ = [
     "loadKeyAndChain",
 ]
 
-#: Offered in this order: a browser that speaks HTTP/2 gets it.
-ALPN_PROTOCOLS = [b"h2", b"http/1.1"]
+#: Chosen in this order: a browser that speaks HTTP/2 gets it.  A client
+#: that offers only C{http/1.0} (C{curl --http1.0}) would otherwise get a
+#: handshake failure; the HTTP/1.1 channel serves HTTP/1.0 requests.
+ALPN_PROTOCOLS = [b"h2", b"http/1.1", b"http/1.0"]
 
 #: TLS 1.2 suites: forward-secret AEAD only.  These are also the only TLS 1.2
 #: suites RFC 9113 (HTTP/2) does not forbid.  TLS 1.3 suites are all fine and

@@ -189,7 +189,14 @@ class Harness:
         limits: ConnectionLimits | None = None,
         protocol: bytes | None = b"h2",
         settings: dict[int, int] | None = None,
+        start: bool = True,
+        transport: Transport | None = None,
     ) -> None:
+        """
+        @param start: send the client's connection preface.
+        @param transport: the connection's transport (by default a
+            L{Transport} that says ALPN chose C{protocol}).
+        """
         self.limits = limits or ConnectionLimits()
         self.clock = Clock()
         root = Resource()
@@ -205,13 +212,13 @@ class Harness:
             root, self.logged.append, limits=self.limits, reactor=self.clock
         )
         self.protocol = self.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
-        self.transport = Transport(protocol)
+        self.transport = transport or Transport(protocol)
         assert self.protocol is not None
         self.protocol.makeConnection(self.transport)
         self.client = H2Client(H2Configuration(client_side=True, header_encoding=None))
         self.reader = FrameReader()
         self.frames: list[Frame] = []
-        if protocol == b"h2":
+        if protocol == b"h2" and start:
             self.client.initiate_connection()
             if settings:
                 self.client.update_settings(settings)
@@ -954,18 +961,6 @@ class BudgetTests(SynchronousTestCase):
         h.sendFrames(*[WindowUpdateFrame(streamID, window_increment=1)] * 25)
         self.assertCalm(h)
 
-    def test_continuation(self) -> None:
-        """
-        A header block spread over CONTINUATION frames past the header size
-        limit.
-        """
-        h = Harness(_SMALL)
-        headers = HeadersFrame(1)
-        headers.data = b"\x82"
-        more = [ContinuationFrame(1, data=b"\x00" * 2000) for _ in range(3)]
-        h.sendFrames(headers, *more)
-        self.assertCalm(h)
-
     def test_resetWithinBudget(self) -> None:
         """
         Ordinary cancellations (a browser leaving a page) are fine.
@@ -975,6 +970,241 @@ class BudgetTests(SynchronousTestCase):
         h.sendFrames(RstStreamFrame(streamID, error_code=ErrorCodes.CANCEL))
         other = h.request("/page")
         self.assertEqual(responses(h.receive())[other]["status"], 200)
+
+
+def statusOf(h: Harness, streamID: int) -> int:
+    """
+    The status of the response headers on C{streamID} among the frames the
+    server wrote, read without the client's state machine (which cannot
+    follow a connection the server ended on a broken HPACK state).
+    """
+    h.frames.extend(h.reader.feed(h.transport.value()))
+    h.transport.clear()
+    for frame in h.frames:
+        if isinstance(frame, HeadersFrame) and frame.stream_id == streamID:
+            return int(dict(Decoder().decode(frame.data, raw=True))[b":status"])
+    raise AssertionError(f"no response on stream {streamID} in {h.frames}")
+
+
+class ClosedStreamTests(SynchronousTestCase):
+    """
+    DATA, WINDOW_UPDATE and RST_STREAM frames on closed streams, which C{h2}
+    answers or drops without telling the connection, spend the frame budget
+    beyond what could have been in flight when the stream closed.
+    """
+
+    def assertCalm(self, h: Harness, answered: int) -> None:
+        """
+        The connection ended with ENHANCE_YOUR_CALM after the server answered
+        at most C{answered} of the flood's frames with a RST_STREAM.
+        """
+        self.assertEqual(h.goAway().error_code, ErrorCodes.ENHANCE_YOUR_CALM)
+        self.assertTrue(h.transport.disconnecting)
+        resets = [f for f in h.frames if isinstance(f, RstStreamFrame)]
+        self.assertLessEqual(len(resets), answered)
+
+    def completed(self, h: Harness) -> int:
+        streamID = h.request("/page")
+        self.assertEqual(responses(h.receive())[streamID]["status"], 200)
+        return streamID
+
+    def test_dataFlood(self) -> None:
+        """
+        One-byte DATA frames on a finished stream, each of which h2 answers
+        with RST_STREAM, end the connection once the budget is spent: at
+        most the budget plus the closed stream's allowance are answered.
+        """
+        h = Harness(_SMALL)
+        streamID = self.completed(h)
+        h.sendFrames(*[DataFrame(streamID, data=b"x")] * 1000)
+        self.assertCalm(h, _SMALL.frameBudget + 8)
+
+    def test_windowUpdateFlood(self) -> None:
+        """
+        Large WINDOW_UPDATEs on a finished stream (which h2 drops silently).
+        """
+        h = Harness(_SMALL)
+        streamID = self.completed(h)
+        h.sendFrames(*[WindowUpdateFrame(streamID, window_increment=65536)] * 1000)
+        self.assertCalm(h, 0)
+
+    def test_resetFlood(self) -> None:
+        """
+        RST_STREAM after RST_STREAM on a stream the client already reset.
+        """
+        h = Harness(_SMALL)
+        streamID = h.request("/slow")
+        h.sendFrames(*[RstStreamFrame(streamID, error_code=ErrorCodes.CANCEL)] * 1000)
+        self.assertCalm(h, _SMALL.frameBudget + 8)
+
+    def test_framesInFlightAreFree(self) -> None:
+        """
+        A WINDOW_UPDATE and a few DATA frames that were in flight when each
+        of many streams closed (more in all than the budget) do not end the
+        connection.
+        """
+        h = Harness(_SMALL)
+        done = [self.completed(h) for _ in range(20)]
+        late: list[Frame] = []
+        for streamID in done:
+            late.append(WindowUpdateFrame(streamID, window_increment=65536))
+            late.extend([DataFrame(streamID, data=b"x" * 100)] * 3)
+        h.sendFrames(*late)
+        self.assertFalse(h.transport.disconnecting)
+        self.completed(h)
+        self.assertFalse(any(isinstance(f, GoAwayFrame) for f in h.frames))
+
+
+class OversizedHeadTests(SynchronousTestCase):
+    """
+    A request head over a limit is answered with its status: 431 for a
+    header block too large (then GOAWAY ENHANCE_YOUR_CALM: the block was
+    not decoded, so the connection cannot go on), 414 for a long C{:path},
+    400 for an unusable authority.
+    """
+
+    def assertRefused(self, h: Harness, status: int) -> None:
+        self.assertEqual(statusOf(h, 1), status)
+        (goAway,) = [f for f in h.frames if isinstance(f, GoAwayFrame)]
+        self.assertEqual(goAway.error_code, ErrorCodes.ENHANCE_YOUR_CALM)
+        self.assertEqual(goAway.last_stream_id, 1)
+        self.assertTrue(h.transport.disconnecting)
+        self.assertEqual([r.code for r in h.logged], [status])
+
+    def test_continuation(self) -> None:
+        """
+        A header block spread over CONTINUATION frames past the limit gets a
+        431 on its stream as soon as it passes the limit.
+        """
+        h = Harness(_SMALL)
+        headers = HeadersFrame(1)
+        headers.data = b"\x82"
+        more = [ContinuationFrame(1, data=b"\x00" * 2000) for _ in range(3)]
+        h.sendFrames(headers, *more)
+        self.assertRefused(h, 431)
+
+    def test_decodedTooLarge(self) -> None:
+        """
+        A header block under the limit that decodes to more than it (Huffman
+        coding shrinks a long run of one letter) gets a 431 too.
+        """
+        h = Harness(_SMALL)
+        fields = [*requestHeaders("/page"), (b"x-big", b"a" * 6000)]
+        frame = HeadersFrame(1)
+        frame.data = h.client.encoder.encode(fields)
+        self.assertLess(len(frame.data), _SMALL.maxHeaderListSize)
+        frame.flags.add("END_HEADERS")
+        frame.flags.add("END_STREAM")
+        h.sendFrames(frame)
+        self.assertRefused(h, 431)
+
+    def test_longPath(self) -> None:
+        """
+        A C{:path} over the line limit gets 414, and the connection goes on.
+        """
+        h = Harness()
+        long = h.request("/" + "a" * h.limits.maxLineLength)
+        events = h.receive()
+        self.assertEqual(responses(events)[long]["status"], 414)
+        self.assertEqual([r.code for r in h.logged], [414])
+        fine = h.request("/page")
+        self.assertEqual(responses(h.receive())[fine]["status"], 200)
+
+    def test_badAuthority(self) -> None:
+        """
+        An authority that is no host (a space, a slash) gets 400.
+        """
+        h = Harness()
+        for authority in ("exa mple.org", "example.org/x", "a@b"):
+            streamID = h.client.get_next_available_stream_id()
+            h.client.send_headers(
+                streamID, requestHeaders("/page", authority=authority), end_stream=True
+            )
+            h.send()
+            self.assertEqual(responses(h.receive())[streamID]["status"], 400)
+
+
+class HeadDeadlineTests(SynchronousTestCase):
+    """
+    The connection preface, a header block and each frame must be complete
+    within the header timeout of their first byte, however the bytes trickle.
+    """
+
+    limits = ConnectionLimits(headerTimeout=20, idleTimeout=600)
+
+    def trickle(self, h: Harness, data: bytes, every: float = 5) -> None:
+        for byte in data:
+            h.clock.advance(every)
+            if h.transport.disconnecting:
+                return
+            h.send(bytes([byte]))
+
+    def test_preface(self) -> None:
+        """
+        A preface trickled a byte every 5 s is cut at 20 s.
+        """
+        h = Harness(self.limits, start=False)
+        h.send(b"P")
+        self.trickle(h, b"RI * HTTP/2.0\r\n", every=5)
+        self.assertTrue(h.transport.disconnecting)
+        self.assertEqual(h.clock.seconds(), 20)
+
+    def test_headerBlock(self) -> None:
+        """
+        A header block kept open with empty CONTINUATION frames gets 408 on
+        its stream at 20 s, then the connection closes.
+        """
+        h = Harness(self.limits)
+        headers = HeadersFrame(1)
+        headers.data = h.client.encoder.encode(requestHeaders("/page"))
+        h.sendFrames(headers)
+        for _ in range(10):
+            h.clock.advance(5)
+            if h.transport.disconnecting:
+                break
+            h.sendFrames(ContinuationFrame(1, data=b""))
+        self.assertEqual(h.clock.seconds(), 20)
+        self.assertEqual(statusOf(h, 1), 408)
+        self.assertTrue(h.transport.disconnecting)
+
+    def test_frame(self) -> None:
+        """
+        A frame begun and never finished closes the connection at 20 s.
+        """
+        h = Harness(self.limits)
+        h.send(PingFrame(0, opaque_data=b"12345678").serialize()[:10])
+        h.clock.advance(19)
+        self.assertFalse(h.transport.disconnecting)
+        h.clock.advance(1)
+        self.assertTrue(h.transport.disconnecting)
+        self.assertEqual(h.goAway().error_code, ErrorCodes.NO_ERROR)
+
+    def test_slowUploadGoesOn(self) -> None:
+        """
+        A request body whose frames each take 15 s to arrive is not cut: a
+        frame's clock starts when the one before it completes.
+        """
+        h = Harness(self.limits)
+        streamID = h.request("/page", method="POST", end=False)
+        for _ in range(4):
+            frame = DataFrame(streamID, data=b"x" * 100).serialize()
+            h.send(frame[:20])
+            h.clock.advance(15)
+            h.send(frame[20:])
+        self.assertFalse(h.transport.disconnecting)
+        h.sendFrames(DataFrame(streamID, data=b"", flags=["END_STREAM"]))
+        self.assertEqual(
+            responses(h.receive())[streamID]["body"], b"posted:" + b"x" * 400
+        )
+
+    def test_idleBetweenRequests(self) -> None:
+        """
+        With nothing begun, only the idle timeout applies.
+        """
+        h = Harness(self.limits)
+        h.request("/page")
+        h.clock.advance(100)
+        self.assertFalse(h.transport.disconnecting)
 
 
 class ShutdownTests(SynchronousTestCase):

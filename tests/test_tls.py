@@ -67,7 +67,7 @@ class LoadTests(SynchronousTestCase):
         """
         certs = sharedCertificates()
         options = certificateOptions(loadKeyAndChain(str(certs.key), str(certs.cert)))
-        self.assertEqual(ALPN_PROTOCOLS, [b"h2", b"http/1.1"])
+        self.assertEqual(ALPN_PROTOCOLS, [b"h2", b"http/1.1", b"http/1.0"])
         self.assertEqual(options._acceptableProtocols, ALPN_PROTOCOLS)
 
 
