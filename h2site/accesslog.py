@@ -2,6 +2,11 @@
 """
 The access log: one line per response, in the Combined Log Format, which
 every log analyser (goaccess, awstats, fail2ban) reads, or as JSON lines.
+
+A response cut short (the client left, or a file changed while it was
+streamed) is logged too, when its connection or stream is lost, with the
+bytes that were sent; one the client left before it began is logged with
+status 499, nginx's "client closed request".
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from typing import IO, Any
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web import http, server
 
 from .conditional import MONTHS
 
 __all__ = [
+    "CLIENT_CLOSED",
     "FORMATS",
     "AccessLog",
     "Entry",
@@ -33,6 +40,10 @@ __all__ = [
 ]
 
 _log = Logger(namespace="h2site.access")
+
+#: The status logged for a request whose client left before the response
+#: began (nginx's "client closed request"; no such status is ever sent).
+CLIENT_CLOSED = 499
 
 _PLAIN = re.compile(rb"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
@@ -108,8 +119,9 @@ class Entry:
 
 def entryFor(request: http.Request, now: float) -> Entry:
     """
-    The log entry of a finished request; its duration is known when the
-    request came from L{TimedRequest}.
+    The log entry of a finished request, or of one cut short: its status is
+    L{CLIENT_CLOSED} if its response had not begun.  Its duration is known
+    when the request came from L{TimedRequest}.
     """
     address = request.getClientAddress()
     started = getattr(request, "startTime", None)
@@ -119,11 +131,13 @@ def entryFor(request: http.Request, now: float) -> Entry:
         method=request.method,
         uri=request.uri,
         protocol=request.clientproto,
-        status=request.code,
+        status=request.code if request.startedWriting else CLIENT_CLOSED,
         size=request.sentLength,
         referer=request.getHeader(b"referer"),
         userAgent=request.getHeader(b"user-agent"),
-        host=request.getHeader(b"host") or request.getHeader(b":authority"),
+        # HTTP/2 requests carry :authority as Host (h2site.http2); a request
+        # with neither logs "-".
+        host=request.getHeader(b"host"),
         duration=time.monotonic() - started if isinstance(started, float) else None,
     )
 
@@ -184,12 +198,36 @@ FORMATS: dict[str, Callable[[Entry], str]] = {
 
 class TimedRequest(server.Request):
     """
-    A request that knows when it began, so the log can say how long it took.
+    A request that knows when it began, so the log can say how long it took,
+    and that is logged even if it never finishes.
     """
+
+    #: Whether the whole request arrived (Twisted makes a request as soon
+    #: as a head starts coming in; one never received is nothing to log).
+    _received = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.startTime = time.monotonic()
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        self._received = True
+        super().requestReceived(command, path, version)
+
+    def connectionLost(self, reason: Failure) -> None:
+        """
+        Log a request whose connection or stream is lost before it finished:
+        Twisted logs only from C{finish}, so a download cut short would leave
+        no trace.  Logged once: this sets C{channel} to L{None}, and a lost
+        request cannot finish.
+        """
+        channel = self.channel
+        super().connectionLost(reason)
+        if channel is None or self.finished or not self._received:
+            return
+        factory = getattr(channel, "factory", None)
+        if factory is not None:
+            factory.log(self)
 
 
 class AccessLog:

@@ -9,24 +9,36 @@ both Twisted's HTTP/1.1 and HTTP/2 honour): each reactor turn reads one
 bounded chunk, and a full send buffer pauses it, so a slow client costs a
 file descriptor and one chunk of memory, and a large file never holds up
 other connections.
+
+A body on disk is sent under the C{ETag} and length the index gave it, so
+the file must stay as it was indexed for as long as it streams: its stamp
+(size, time, inode) is checked when it is opened and after every chunk
+read.  A file that changes or shrinks mid-stream cannot be finished
+honestly, so the response is aborted (C{RST_STREAM} on HTTP/2, the
+connection closed on HTTP/1.1): the client sees an incomplete body rather
+than a complete-looking mix of old and new bytes.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol, cast
 
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import implementer
 
 from .conditional import ByteRange, Conditions, Decision, decide, multipartPieces
 from .encoding import IDENTITY, chooseEncoding
-from .filestore import Body, Representation
+from .filestore import Body, Representation, Stamp, stampOf
 
-__all__ = ["CHUNK_SIZE", "BodyProducer", "conditionsFrom", "respond"]
+__all__ = ["CHUNK_SIZE", "BodyProducer", "conditionsFrom", "respond", "streamFault"]
+
+_log = Logger(namespace="h2site.static")
 
 #: Bytes read from disk per reactor turn.
 CHUNK_SIZE = 64 * 1024
@@ -37,6 +49,19 @@ _TEXT = b"text/plain; charset=utf-8"
 #: What a 304 keeps of the 200's headers (RFC 9110 section 15.4.5): the
 #: ones a cache updates its stored response with.
 _NOT_MODIFIED_KEEP = (b"etag", b"vary")
+
+#: What a response for a file found changed on disk must not keep of the
+#: headers already set for it.
+_STALE_DROP = (
+    b"content-range",
+    b"content-encoding",
+    b"content-length",
+    b"content-type",
+    b"etag",
+    b"last-modified",
+    b"vary",
+    b"accept-ranges",
+)
 
 #: What an error page (a 404) leaves out: it is not a representation of the
 #: resource, so it offers neither validators nor ranges.
@@ -68,23 +93,70 @@ def conditionsFrom(request: Request) -> Conditions:
     )
 
 
+class _Abortable(Protocol):
+    """
+    What h2site's channels offer a request besides Twisted's: ending its
+    response abruptly (an HTTP/2 stream resets itself; an HTTP/1.1
+    connection is aborted).
+    """
+
+    def abortConnection(self) -> None: ...
+
+
+def streamFault(
+    indexed: Stamp, current: Stamp | None, wanted: int, read: int
+) -> str | None:
+    """
+    Why a file being streamed can no longer be sent under the C{ETag} and
+    length it was indexed with, judged after reading one chunk of it.
+
+    @param indexed: its stamp when indexed.
+    @param current: its stamp now (C{fstat} of the open file, after the
+        read), or L{None} if reading or C{fstat} failed.
+    @param wanted: how many bytes were asked for.
+    @param read: how many came back.
+    @return: what happened to the file, for the log (C{"shrank"},
+        C{"changed"}, C{"could not be read"}), or L{None} if it is intact.
+    """
+    if current is None:
+        return "could not be read"
+    if read < wanted or current[0] < indexed[0]:
+        return "shrank"
+    if current != indexed:
+        return "changed"
+    return None
+
+
+def _length(pieces: Sequence[bytes | ByteRange]) -> int:
+    return sum(len(p) if isinstance(p, bytes) else p.length for p in pieces)
+
+
 @implementer(IPushProducer)
 class BodyProducer:
     """
     Write literal pieces and ranges of a file to a request, one bounded
-    chunk per reactor turn, pausing when the consumer asks.
+    chunk per reactor turn, pausing when the consumer asks, and aborting
+    the response if the file stops being the one indexed.
     """
 
     def __init__(
         self,
         request: Request,
         pieces: Sequence[bytes | ByteRange],
+        body: Body,
         fd: int,
         clock: IReactorTime,
         chunkSize: int = CHUNK_SIZE,
     ) -> None:
+        """
+        @param body: the body on disk being sent (its path and stamp).
+        @param fd: C{body}'s file, open; the producer closes it.
+        """
+        assert body.stamp is not None
         self._request = request
         self._pieces = list(pieces)
+        self._path = body.path
+        self._stamp = body.stamp
         self._fd: int | None = fd
         self._clock = clock
         self._chunkSize = chunkSize
@@ -92,6 +164,7 @@ class BodyProducer:
         self._call: IDelayedCall | None = None
         self._index = 0
         self._offset = 0
+        self._sent = 0
 
     def start(self) -> None:
         self._request.registerProducer(self, True)
@@ -116,14 +189,19 @@ class BodyProducer:
         else:
             start = piece.first + self._offset
             want = min(self._chunkSize, piece.last + 1 - start)
+            current: Stamp | None
             try:
                 data = os.pread(self._fd, want, start)
+                # After the read: a write that these bytes could have seen
+                # has already moved the file's time.
+                current = stampOf(os.fstat(self._fd))
             except OSError:
-                data = b""
-            if not data:
-                # The file shrank under us: the length we promised cannot be
-                # met, so the only honest end is to abort the response.
-                self._abort()
+                data, current = b"", None
+            fault = streamFault(self._stamp, current, want, len(data))
+            if fault is not None:
+                # The length and ETag we promised cannot be met, so the only
+                # honest end is to abort the response.
+                self._abort(fault)
                 return
             self._offset += len(data)
             done = piece.first + self._offset > piece.last
@@ -131,6 +209,7 @@ class BodyProducer:
             self._index += 1
             self._offset = 0
         last = self._index == len(self._pieces)
+        self._sent += len(data)
         self._request.write(data)
         if last:
             self._close()
@@ -139,12 +218,24 @@ class BodyProducer:
         else:
             self._schedule()
 
-    def _abort(self) -> None:
+    def _abort(self, fault: str) -> None:
+        request = self._request
+        _log.warn(
+            "static file {path!r} {fault} while being sent to {client}; "
+            "response cut short after {sent} of {total} bytes",
+            path=self._path,
+            fault=fault,
+            client=getattr(request.getClientAddress(), "host", "-"),
+            sent=self._sent,
+            total=_length(self._pieces),
+        )
         self._close()
-        self._request.unregisterProducer()
-        transport = self._request.channel
-        if transport is not None:
-            transport.loseConnection()
+        request.unregisterProducer()
+        channel = cast("_Abortable | None", request.channel)
+        if channel is not None:
+            # Not loseConnection: over HTTP/2 that ends the stream cleanly,
+            # and the client would take the short body for the whole.
+            channel.abortConnection()
 
     def _close(self) -> None:
         if self._call is not None:
@@ -178,13 +269,20 @@ def _writeText(request: Request, code: int, text: bytes) -> None:
 
 
 def _open(body: Body) -> int | None:
-    assert body.path is not None
+    """
+    Open a body's file, if it is still the file indexed (same size, time
+    and inode): otherwise its C{ETag} and length would be a lie.
+    """
+    assert body.path is not None and body.stamp is not None
     try:
         fd = os.open(body.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
-    st = os.fstat(fd)
-    if st.st_size != body.size:
+    try:
+        same = stampOf(os.fstat(fd)) == body.stamp
+    except OSError:
+        same = False
+    if not same:
         os.close(fd)
         return None
     return fd
@@ -197,6 +295,7 @@ def respond(
     clock: IReactorTime,
     extraHeaders: Sequence[tuple[bytes, bytes]] = (),
     code: int = 200,
+    refresh: Callable[[], object] | None = None,
 ) -> int:
     """
     Answer C{request} (a C{GET} or C{HEAD}) with C{rep}.
@@ -205,6 +304,10 @@ def respond(
     @param extraHeaders: more headers for a full response (e.g. C{Link}).
     @param code: the status of a full response; only 200 evaluates
         conditional and range requests.
+    @param refresh: called, with nothing answered yet, when C{rep}'s file
+        on disk is no longer the one indexed (a deploy replaced it since
+        the store last looked): the caller reads it again and answers.
+        Without it, such a request gets 503 and C{Retry-After: 1}.
     @return: C{NOT_DONE_YET}: the response is written (or being streamed)
         by the time this returns.
     """
@@ -284,14 +387,16 @@ def respond(
         return NOT_DONE_YET
     fd = _open(body)
     if fd is None:
-        headers.removeHeader(b"content-range")
-        headers.removeHeader(b"content-encoding")
-        headers.removeHeader(b"etag")
-        headers.removeHeader(b"last-modified")
+        for name in _STALE_DROP:
+            headers.removeHeader(name)
+        if refresh is not None:
+            request.setResponseCode(200)
+            refresh()
+            return NOT_DONE_YET
         headers.setRawHeaders(b"cache-control", [b"no-store"])
         # The store notices the change within its recheck interval.
         headers.setRawHeaders(b"retry-after", [b"1"])
         _writeText(request, 503, b"The file is changing; try again.\n")
         return NOT_DONE_YET
-    BodyProducer(request, pieces, fd, clock).start()
+    BodyProducer(request, pieces, body, fd, clock).start()
     return NOT_DONE_YET

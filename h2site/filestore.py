@@ -37,7 +37,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from twisted.internet.defer import Deferred
@@ -56,8 +56,10 @@ __all__ = [
     "FileStore",
     "Limits",
     "Representation",
+    "Stamp",
     "StoredFile",
     "representationFromBytes",
+    "stampOf",
 ]
 
 _log = Logger(namespace="h2site.static")
@@ -82,6 +84,18 @@ class Limits:
     maxTotalSize: int = 64 * 1024 * 1024
 
 
+#: What a file looked like on disk: size, modification time (ns), inode.
+Stamp = tuple[int, int, int]
+
+
+def stampOf(st: os.stat_result) -> Stamp:
+    """
+    The stamp of a C{stat} result: the size, time and inode change when a
+    file is edited (even in place, with the same size) or replaced.
+    """
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 @dataclass(frozen=True)
 class Body:
     """
@@ -90,6 +104,9 @@ class Body:
 
     @ivar headers: C{Content-Type}, C{ETag}, C{Last-Modified},
         C{Content-Encoding}, C{Vary} and C{Accept-Ranges}, ready to send.
+    @ivar stamp: for a body on disk, the file's stamp when its C{ETag} was
+        computed: the bytes may be sent under that C{ETag} only while the
+        file still has it.
     """
 
     coding: str
@@ -98,6 +115,7 @@ class Body:
     data: bytes | None
     path: str | None
     headers: tuple[tuple[bytes, bytes], ...] = ()
+    stamp: Stamp | None = None
 
 
 @dataclass(frozen=True)
@@ -150,9 +168,7 @@ def _withHeaders(rep: Representation) -> Representation:
             headers.append((b"content-encoding", coding.encode("ascii")))
         if rep.codings:
             headers.append((b"vary", b"Accept-Encoding"))
-        bodies[coding] = Body(
-            body.coding, body.etag, body.size, body.data, body.path, tuple(headers)
-        )
+        bodies[coding] = replace(body, headers=tuple(headers))
     return Representation(
         rep.contentType, rep.lastModified, bodies, rep.codings, rep.version
     )
@@ -199,13 +215,6 @@ def representationFromBytes(
             bodies[IDENTITY].etag.opaque[:16],
         )
     )
-
-
-Stamp = tuple[int, int, int]
-
-
-def _stamp(st: os.stat_result) -> Stamp:
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 @dataclass
@@ -256,7 +265,7 @@ def _stamps(
     result: list[Stamp | None] = []
     for path in [realPath, *(p for _, p in sidecars)]:
         try:
-            result.append(_stamp(os.stat(path)) if path is not None else None)
+            result.append(stampOf(os.stat(path)) if path is not None else None)
         except OSError:
             result.append(None)
     return tuple(result)
@@ -298,7 +307,8 @@ def indexFile(
                 return None
             small = st.st_size <= min(limits.maxFileSize, memoryLeft)
             data = f.read() if small else None
-        stamps = (_stamp(st), *_stamps(realPath, sidecars)[1:])
+        own = stampOf(st)
+        stamps = (own, *_stamps(realPath, sidecars)[1:])
         lastModified = int(st.st_mtime)
         if data is not None:
             sent = transform(data) if transform is not None else data
@@ -324,10 +334,11 @@ def indexFile(
 
         identity = Body(
             IDENTITY,
-            ETag(digestOf(realPath, stamps[0] or _stamp(st))[:32]),
+            ETag(digestOf(realPath, own)[:32]),
             st.st_size,
             None,
             realPath,
+            stamp=own,
         )
         bodies = {IDENTITY: identity}
         for (coding, path), sideStamp in zip(sidecars, stamps[1:], strict=True):
@@ -345,6 +356,7 @@ def indexFile(
                     sideStamp[0],
                     None,
                     path,
+                    stamp=sideStamp,
                 )
     except OSError:
         return None

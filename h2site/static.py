@@ -81,15 +81,24 @@ class StaticRoot(resource.Resource):
         segments = safeSegments(request.postpath or [])
         if segments is None:
             return self._notFound.render(request)  # type: ignore[no-any-return]
-        found = self._store.lookup("/".join(segments))
+        return self._find(request, "/".join(segments), force=False)
+
+    render_HEAD = render_GET
+
+    def _find(self, request: Request, name: str, force: bool) -> bytes | int:
+        """
+        Look C{name} up and answer; C{force} to compare it with the disk at
+        once (it was just found changed), and then not to look again.
+        """
+        found = self._store.lookup(name, force=force)
         if not isinstance(found, Deferred):
-            return self._serve(request, found)
+            return self._serve(request, found, name, retry=not force)
         gone: list[object] = []
         request.notifyFinish().addErrback(gone.append)
 
         def serve(stored: StoredFile | None) -> None:
             if not gone:
-                self._serve(request, stored)
+                self._serve(request, stored, name, retry=not force)
 
         def failed(reason: Failure) -> None:
             _log.failure("serving {uri!r}", reason, uri=request.uri)
@@ -100,11 +109,24 @@ class StaticRoot(resource.Resource):
         found.addCallback(serve).addErrback(failed)
         return NOT_DONE_YET
 
-    render_HEAD = render_GET
-
-    def _serve(self, request: Request, stored: StoredFile | None) -> bytes | int:
+    def _serve(
+        self, request: Request, stored: StoredFile | None, name: str, retry: bool
+    ) -> bytes | int:
         if stored is None:
+            # The not-found page writes its own response (it is a page).
             return self._notFound.render(request)  # type: ignore[no-any-return]
         rep = stored.representation
         cacheControl = cacheControlFor(request.args.get(b"v"), rep.version)
-        return respond(request, rep, cacheControl, self._clock)
+
+        def refresh() -> None:
+            # A deploy replaced the file since the store last looked: read
+            # it again now rather than answer 503 for up to a second.
+            self._find(request, name, force=True)
+
+        return respond(
+            request,
+            rep,
+            cacheControl,
+            self._clock,
+            refresh=refresh if retry else None,
+        )

@@ -6,10 +6,23 @@ from __future__ import annotations
 
 import io
 
+from h2.config import H2Configuration
+from h2.connection import H2Connection as H2Client
+from h2.events import DataReceived
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web import http
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request
 
-from h2site.accesslog import AccessLog, formatCombined
+from h2site.accesslog import CLIENT_CLOSED, AccessLog, entryFor, formatCombined
+from h2site.site import H2Site
+
+from .h2client import requestHeaders
 
 
 class CombinedTests(SynchronousTestCase):
@@ -71,6 +84,7 @@ class _Request:
         self.method = b"GET"
         self.clientproto = b"HTTP/2"
         self.code = 200
+        self.startedWriting = 1
         self.sentLength = 10
         self.requestHeaders = Headers()
         self.client = IPv4Address("TCP", "127.0.0.1", 1)
@@ -160,3 +174,163 @@ class BufferedLogTests(SynchronousTestCase):
         self.assertNotIn("GET /new", self.file.getvalue())
         with open(self.path) as f:
             self.assertIn("GET /new", f.read())
+
+
+class Partial(Resource):
+    """
+    Starts a response of 1000 bytes, sends the first 100, and waits.
+    """
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> int:
+        request.setHeader(b"content-length", b"1000")
+        request.write(b"x" * 100)
+        return NOT_DONE_YET
+
+
+class Pending(Resource):
+    """
+    Never starts its response.
+    """
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> int:
+        return NOT_DONE_YET
+
+
+class Whole(Resource):
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        return b"whole"
+
+
+class Transport(StringTransport):
+    """
+    A TLS transport in memory, with the protocol ALPN chose.
+    """
+
+    def __init__(self, protocol: bytes | None) -> None:
+        super().__init__(peerAddress=IPv4Address("TCP", "127.0.0.1", 50000))
+        self.negotiatedProtocol = protocol
+
+
+class CutShortTests(SynchronousTestCase):
+    """
+    A request whose connection or stream is lost before it finished is
+    logged then, once, with the bytes sent; with status 499 if its response
+    had not begun.  Requests not fully received are not logged.
+    """
+
+    def setUp(self) -> None:
+        root = Resource()
+        root.putChild(b"partial", Partial())
+        root.putChild(b"pending", Pending())
+        root.putChild(b"whole", Whole())
+        self.logged: list[http.Request] = []
+        self.clock = Clock()
+        self.site = H2Site(root, self.logged.append, reactor=self.clock)
+
+    def connect(self, protocol: bytes | None) -> Transport:
+        self.protocol = self.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+        assert self.protocol is not None
+        transport = Transport(protocol)
+        self.protocol.makeConnection(transport)
+        return transport
+
+    def lose(self) -> None:
+        assert self.protocol is not None
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+
+    def logLines(self) -> list[tuple[bytes, int, int]]:
+        """
+        What was logged: the path, status and size of each entry.
+        """
+        entries = [entryFor(r, 0.0) for r in self.logged]
+        return [(e.uri, e.status, e.size) for e in entries]
+
+    def http11(self, data: bytes) -> None:
+        self.connect(None)
+        assert self.protocol is not None
+        self.protocol.dataReceived(data)
+        self.lose()
+
+    def test_http11CutShort(self) -> None:
+        """
+        An HTTP/1.1 response cut short is logged with its status and the
+        bytes sent.
+        """
+        self.http11(b"GET /partial HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(self.logLines(), [(b"/partial", 200, 100)])
+
+    def test_http11NotStarted(self) -> None:
+        """
+        A client that left before the response began is logged as 499,
+        with no bytes.
+        """
+        self.http11(b"GET /pending HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(self.logLines(), [(b"/pending", CLIENT_CLOSED, 0)])
+
+    def test_http11FinishedOnce(self) -> None:
+        """
+        A finished request is logged when it finishes, and not again when
+        its connection closes; a request whose head was still arriving is
+        not logged at all.
+        """
+        self.http11(b"GET /whole HTTP/1.1\r\nHost: x\r\n\r\nGET /pending HTTP/1.1\r\n")
+        self.assertEqual(self.logLines(), [(b"/whole", 200, 5)])
+
+    def h2(self, path: str, reset: bool) -> None:
+        """
+        Request C{path} over HTTP/2, take what the server sends, then reset
+        the stream or lose the connection.
+        """
+        transport = self.connect(b"h2")
+        assert self.protocol is not None
+        client = H2Client(H2Configuration(client_side=True, header_encoding=None))
+        client.initiate_connection()
+        streamID = client.get_next_available_stream_id()
+        client.send_headers(streamID, requestHeaders(path), end_stream=True)
+        self.protocol.dataReceived(client.data_to_send())
+        self.clock.advance(0)
+        events = client.receive_data(transport.value())
+        received = sum(len(e.data) for e in events if isinstance(e, DataReceived))
+        self.assertEqual(received, 100 if path == "/partial" else 0)
+        if reset:
+            client.reset_stream(streamID)
+            self.protocol.dataReceived(client.data_to_send())
+        self.lose()
+
+    def test_h2StreamReset(self) -> None:
+        """
+        A stream the client resets mid-response is logged with the bytes
+        sent, once (not again as the connection closes).
+        """
+        self.h2("/partial", reset=True)
+        self.assertEqual(self.logLines(), [(b"/partial", 200, 100)])
+
+    def test_h2ConnectionLost(self) -> None:
+        """
+        Streams in progress when an HTTP/2 connection is lost are logged.
+        """
+        self.h2("/partial", reset=False)
+        self.assertEqual(self.logLines(), [(b"/partial", 200, 100)])
+
+    def test_h2NotStarted(self) -> None:
+        """
+        A stream reset before its response began is logged as 499.
+        """
+        self.h2("/pending", reset=True)
+        self.assertEqual(self.logLines(), [(b"/pending", CLIENT_CLOSED, 0)])
+
+    def test_healthPathStillUnlogged(self) -> None:
+        """
+        The health path is left out of the log however its request ends.
+        """
+        self.site = H2Site(
+            self.site.resource, self.logged.append, "/pending", reactor=self.clock
+        )
+        self.http11(b"GET /pending HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(self.logLines(), [])

@@ -7,17 +7,20 @@ L{tests.test_static_delivery} cover the real server).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
 
 from h2site.conditional import ByteRange
-from h2site.delivery import BodyProducer, respond
+from h2site.delivery import BodyProducer, respond, streamFault
 from h2site.encoding import IDENTITY
-from h2site.filestore import Body, Representation, representationFromBytes
+from h2site.filestore import Body, Representation, representationFromBytes, stampOf
 
 CSS = b"body { color: red; }\n" * 2000
 
@@ -36,6 +39,17 @@ class StepClock(Clock):
             call.func(*call.args, **call.kw)
 
 
+class Channel:
+    """
+    Just what a request's channel offers the producer: an abrupt end.
+    """
+
+    aborted = False
+
+    def abortConnection(self) -> None:
+        self.aborted = True
+
+
 class Request(DummyRequest):
     """
     A L{DummyRequest} that keeps a push producer instead of looping on it.
@@ -45,6 +59,7 @@ class Request(DummyRequest):
         super().__init__([b""])
         self.method = method
         self.producer: object = None
+        self.channel = Channel()
         for name, value in headers.items():
             self.requestHeaders.setRawHeaders(name.replace("_", "-"), [value])
 
@@ -64,18 +79,44 @@ class Request(DummyRequest):
         return b"".join(self.written)
 
 
-def _diskRepresentation(path: Path, data: bytes) -> Representation:
+def _diskBody(path: Path, data: bytes) -> Body:
+    """
+    Write C{data} to C{path} and index it as the store does a large file.
+    """
     path.write_bytes(data)
     memory = representationFromBytes(data, "application/octet-stream", 0)
-    body = Body(
+    return Body(
         IDENTITY,
         memory.identity.etag,
         len(data),
         None,
         str(path),
         memory.identity.headers,
+        stampOf(os.stat(path)),
     )
-    return Representation(memory.contentType, 0, {IDENTITY: body}, (), memory.version)
+
+
+def _diskRepresentation(path: Path, data: bytes) -> Representation:
+    body = _diskBody(path, data)
+    etag = body.etag.opaque[:16]
+    return Representation("application/octet-stream", 0, {IDENTITY: body}, (), etag)
+
+
+def _overwrite(path: Path, offset: int, data: bytes) -> None:
+    """
+    Write C{data} into C{path} at C{offset}, in place (same inode, same
+    size), and make sure its time moves even on a coarse clock.
+    """
+    before = os.stat(path).st_mtime_ns
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+    if os.stat(path).st_mtime_ns == before:
+        os.utime(path, ns=(before + 1, before + 1))
+
+
+def _warnings(events: Sequence[dict[str, Any]]) -> list[str]:
+    return [formatEvent(e) for e in events if e.get("log_level") == LogLevel.warn]
 
 
 class RespondTests(SynchronousTestCase):
@@ -260,6 +301,33 @@ class RespondTests(SynchronousTestCase):
         self.assertIn(data[100:200], r.body)
         self.assertTrue(r.body.split(b"\r\n--")[-2].endswith(data[250000:]))
 
+    def test_fileChangedInPlace(self) -> None:
+        """
+        A file rewritten in place since it was indexed, even with the same
+        size, is not sent under the old ETag: 503.
+        """
+        path = Path(self.mktemp())
+        rep = _diskRepresentation(path, b"x" * 1000)
+        _overwrite(path, 0, b"y")
+        r = self.respond(Request(), rep)
+        self.assertEqual(r.responseCode, 503)
+        self.assertIsNone(r.header(b"etag"))
+
+    def test_fileReplaced(self) -> None:
+        """
+        A file replaced by another (a new inode: an editor's save, a
+        deployment's rename) is not sent under the old ETag: 503.
+        """
+        path = Path(self.mktemp())
+        rep = _diskRepresentation(path, b"x" * 1000)
+        stamp = os.stat(path)
+        other = Path(self.mktemp())
+        other.write_bytes(b"z" * 1000)
+        os.utime(other, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+        os.replace(other, path)
+        r = self.respond(Request(), rep)
+        self.assertEqual(r.responseCode, 503)
+
     def test_fileChangedSize(self) -> None:
         """
         A file whose size no longer matches the index is not sent with the
@@ -274,26 +342,76 @@ class RespondTests(SynchronousTestCase):
         self.assertEqual(r.header(b"retry-after"), b"1")
 
 
+class StreamFaultTests(SynchronousTestCase):
+    """
+    L{streamFault} tells whether a file may still be sent under the length
+    and ETag it was indexed with.
+    """
+
+    indexed = (1000, 5_000_000_000, 42)
+
+    def test_intact(self) -> None:
+        """
+        The same stamp and a full read: nothing wrong.
+        """
+        self.assertIsNone(streamFault(self.indexed, self.indexed, 100, 100))
+
+    def test_shrank(self) -> None:
+        """
+        A smaller size, or a read that comes back short, means the file
+        shrank: the length promised cannot be met.
+        """
+        smaller = (10, 5_000_000_001, 42)
+        self.assertEqual(streamFault(self.indexed, smaller, 100, 100), "shrank")
+        self.assertEqual(streamFault(self.indexed, self.indexed, 100, 99), "shrank")
+        self.assertEqual(streamFault(self.indexed, self.indexed, 100, 0), "shrank")
+
+    def test_changed(self) -> None:
+        """
+        A new time or inode with the same size (written in place, or
+        replaced), or a larger size: the bytes are no longer the ones the
+        ETag names.
+        """
+        for current in [
+            (1000, 5_000_000_001, 42),
+            (1000, 5_000_000_000, 43),
+            (2000, 5_000_000_000, 42),
+        ]:
+            self.assertEqual(
+                streamFault(self.indexed, current, 100, 100), "changed", current
+            )
+
+    def test_unreadable(self) -> None:
+        """
+        A failed read or C{fstat} is a fault too.
+        """
+        self.assertEqual(streamFault(self.indexed, None, 100, 0), "could not be read")
+
+
 class BodyProducerTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = StepClock()
         self.path = Path(self.mktemp())
         self.data = os.urandom(10_000)
-        self.path.write_bytes(self.data)
+        self.body = _diskBody(self.path, self.data)
         self.fd = os.open(self.path, os.O_RDONLY)
         self.request = Request()
+
+    def producer(self, *pieces: bytes | ByteRange) -> BodyProducer:
+        return BodyProducer(
+            cast(Any, self.request),
+            pieces or [ByteRange(0, 9999)],
+            self.body,
+            self.fd,
+            self.clock,
+            1000,
+        )
 
     def test_boundedChunks(self) -> None:
         """
         Each turn writes at most one chunk.
         """
-        BodyProducer(
-            cast(Any, self.request),
-            [ByteRange(0, 9999)],
-            self.fd,
-            self.clock,
-            chunkSize=1000,
-        ).start()
+        self.producer().start()
         self.clock.step()
         self.assertEqual(len(self.request.written), 1)
         self.assertEqual(len(self.request.written[0]), 1000)
@@ -306,6 +424,7 @@ class BodyProducerTests(SynchronousTestCase):
         producer = BodyProducer(
             cast(Any, self.request),
             [b"<", ByteRange(0, 9999), b">"],
+            self.body,
             self.fd,
             self.clock,
             4000,
@@ -326,9 +445,7 @@ class BodyProducerTests(SynchronousTestCase):
         """
         Stopping (the client went away) closes the file and writes no more.
         """
-        producer = BodyProducer(
-            cast(Any, self.request), [ByteRange(0, 9999)], self.fd, self.clock, 1000
-        )
+        producer = self.producer()
         producer.start()
         self.clock.step()
         producer.stopProducing()
@@ -336,3 +453,90 @@ class BodyProducerTests(SynchronousTestCase):
         self.assertEqual(len(self.request.written), 1)
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.assertRaises(OSError, os.fstat, self.fd)
+
+    def assertCutShort(self, fault: str, sent: int, total: int = 10_000) -> None:
+        """
+        The response was aborted (not finished), the file closed, and one
+        warning names the file, what happened, and how far it got.
+        """
+        self.assertTrue(self.request.channel.aborted)
+        self.assertEqual(self.request.finished, 0)
+        self.assertIsNone(self.request.producer)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertRaises(OSError, os.fstat, self.fd)
+        self.assertEqual(
+            self.warnings,
+            [
+                f"static file {str(self.path)!r} {fault} while being sent to "
+                f"192.168.1.1; response cut short after {sent} of {total} bytes"
+            ],
+        )
+
+    def streamWhile(self, change: Callable[[], None], turns: int = 3) -> None:
+        """
+        Stream the file, making C{change} to it after C{turns} chunks.
+        """
+        self.request.client = IPv4Address("TCP", "192.168.1.1", 1234)
+        with capturedLogs() as events:
+            self.producer().start()
+            for _ in range(turns):
+                self.clock.step()
+            change()
+            for _ in range(20):
+                self.clock.step()
+        self.warnings = _warnings(events)
+
+    def test_truncated(self) -> None:
+        """
+        A file truncated while it streams aborts the response: the length
+        promised cannot be met, so the client must see an error, not a
+        short body that looks whole.
+        """
+        self.streamWhile(lambda: os.truncate(self.path, 2500))
+        self.assertEqual(self.request.body, self.data[:3000])
+        self.assertCutShort("shrank", 3000)
+
+    def test_overwrittenInPlace(self) -> None:
+        """
+        A file overwritten in place while it streams (same size, same
+        inode) aborts the response before any new byte is sent: the ETag
+        names the old bytes.
+        """
+        self.streamWhile(lambda: _overwrite(self.path, 5000, b"new" * 100))
+        self.assertEqual(self.request.body, self.data[:3000])
+        self.assertCutShort("changed", 3000)
+
+    def test_changedInTheLastChunk(self) -> None:
+        """
+        The last chunk is checked like the others: the response never
+        finishes under an ETag that does not match its bytes.
+        """
+        self.streamWhile(lambda: _overwrite(self.path, 9999, b"!"), turns=9)
+        self.assertEqual(self.request.body, self.data[:9000])
+        self.assertCutShort("changed", 9000)
+
+    def test_renamedOverFinishes(self) -> None:
+        """
+        A new file renamed into place leaves the one being sent intact: it
+        streams whole, with no warning (this is how to deploy safely).
+        """
+
+        def replace() -> None:
+            other = Path(self.mktemp())
+            other.write_bytes(b"new" * 100)
+            os.replace(other, self.path)
+
+        self.streamWhile(replace)
+        self.assertEqual(self.request.body, self.data)
+        self.assertEqual(self.request.finished, 1)
+        self.assertEqual(self.warnings, [])
+
+    def test_intactFinishes(self) -> None:
+        """
+        An unchanged file streams whole, with no warning.
+        """
+        self.streamWhile(lambda: None)
+        self.assertEqual(self.request.body, self.data)
+        self.assertEqual(self.request.finished, 1)
+        self.assertFalse(self.request.channel.aborted)
+        self.assertEqual(self.warnings, [])

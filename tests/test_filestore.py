@@ -18,6 +18,7 @@ from h2site.filestore import (
     Limits,
     StoredFile,
     representationFromBytes,
+    stampOf,
     walk,
 )
 
@@ -188,6 +189,28 @@ class FileStoreTests(SynchronousTestCase):
         assert gz is not None
         self.assertEqual(gz.representation.contentType, "application/gzip")
         self.assertEqual(gz.representation.codings, ())
+
+    def test_diskBodiesStamped(self) -> None:
+        """
+        Each body on disk carries the stamp (size, time, inode) of the file
+        its ETag was computed from, so delivery can tell if it changed since;
+        bodies in memory need none.
+        """
+        (self.root / "css" / "app.css.br").write_bytes(brotli.compress(CSS))
+        store = self.store(Limits(maxFileSize=100))
+        css = _resolved(store.lookup("css/app.css"))
+        assert css is not None
+        bodies = css.representation.bodies
+        self.assertEqual(
+            bodies[IDENTITY].stamp, stampOf(os.stat(self.root / "css" / "app.css"))
+        )
+        self.assertEqual(
+            bodies["br"].stamp, stampOf(os.stat(self.root / "css" / "app.css.br"))
+        )
+        self.assertEqual(bodies[IDENTITY].stamp, css.stamps[0])
+        small = _resolved(self.store().lookup("css/app.css"))
+        assert small is not None
+        self.assertIsNone(small.representation.identity.stamp)
 
     def test_missing(self) -> None:
         """

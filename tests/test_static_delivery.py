@@ -298,6 +298,24 @@ class StaticDeliveryTests(TestCase):
         stale = self.get("/static/css/app.css?v=" + old.group(1))
         self.assertEqual(stale.headers["cache-control"], "no-cache")
 
+    def test_replacedLargeFile(self) -> None:
+        """
+        A large file replaced by a deploy (renamed into place, same size)
+        just after it was served is served as new at once, with a new ETag:
+        neither the old ETag on new bytes nor a 503 while the store catches
+        up.
+        """
+        before = self.get("/static/big.bin", "h1")
+        new = os.urandom(len(BIG))
+        staged = self.site / "static" / ".big.bin.new"
+        staged.write_bytes(new)
+        os.replace(staged, self.site / "static" / "big.bin")
+        for version in ("h1", "h2"):
+            r = self.get("/static/big.bin", version)
+            self.assertEqual(r.status_code, 200)
+            self.assertTrue(r.content == new)
+            self.assertNotEqual(r.headers["etag"], before.headers["etag"])
+
     def test_addedFile(self) -> None:
         """
         A file added after start-up is served.
