@@ -84,7 +84,7 @@ class Options(usage.Options):
             None,
             None,
             "PEM certificate (or full chain, leaf first) to serve TLS with on "
-            "every tcp:, unix: and systemd: --port.",
+            "every tcp:, unix: and systemd: --port (also inside haproxy:).",
         ],
         ["tls-key", None, None, "PEM private key for --tls-cert (unencrypted)."],
         ["tls-chain", None, None, "PEM intermediates to send after --tls-cert."],
@@ -241,6 +241,8 @@ class Options(usage.Options):
         Listen on a Twisted endpoint, e.g. ssl:port=443:privateKey=key.pem:
         certKey=fullchain.pem, tcp:8080, systemd:domain=INET6:index=0.
         Repeat to listen on several. ssl: endpoints offer HTTP/2 (ALPN h2).
+        Behind a load balancer that sends a PROXY header, put haproxy: in
+        front (haproxy:ssl:..., haproxy:tcp:443 with --tls-cert).
         """
         self["port"].append(description)
 
