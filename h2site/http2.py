@@ -1756,23 +1756,9 @@ class _HTTP11Channel(http.HTTPChannel):
                 )
         super().dataReceived(data)
 
-    def lineReceived(self, line: bytes) -> None:
-        if self._rejected:
-            return
-        if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
-            self._reject(431)
-            return
-        super().lineReceived(line)
-
     def lineLengthExceeded(self, line: bytes) -> None:
         # The request line still being read: no _command yet.
         self._reject(431 if hasattr(self, "_command") else 414)
-
-    def headerReceived(self, line: bytes) -> bool:
-        if self._receivedHeaderCount >= self.maxHeaders:
-            self._reject(431)
-            return False
-        return bool(super().headerReceived(line))
 
     def allHeadersReceived(self) -> None:
         self._headSince = None
@@ -1827,7 +1813,13 @@ class _HTTP11Channel(http.HTTPChannel):
             super().allContentReceived()
 
     def _respondToBadRequestAndDisconnect(self) -> None:
-        self._reject(400)
+        # Twisted's one answer to everything it refuses; the head's size and
+        # field count say when the trouble is a limit.
+        tooLarge = (
+            self._receivedHeaderSize > self.totalHeadersSize
+            or self._receivedHeaderCount > self.maxHeaders
+        )
+        self._reject(431 if tooLarge else 400)
 
     def _checkHead(self) -> None:
         self._headCall = None
