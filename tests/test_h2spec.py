@@ -1,10 +1,11 @@
 """
-The h2spec conformance suite (summerwind/h2spec) against the real server,
-when an h2spec binary is at hand: on C{PATH}, or named by C{$H2SPEC}.
+The h2spec conformance suite (summerwind/h2spec) against the real server.
 
-Debian does not package h2spec, and CI does not build it, so there this test
-is skipped.  It builds from its source with Debian 12's Go packages, in GOPATH
-mode (no module downloads)::
+The binary is C{$H2SPEC}, else C{h2spec} on C{PATH}, else the one built for
+these machines beside the repository (C{../shared/tools/h2spec/h2spec}),
+which CI uses.  Without one the test is skipped on a developer's machine and
+fails under CI.  Debian does not package h2spec; it builds from its source
+with Debian 12's Go packages, in GOPATH mode (no module downloads)::
 
     apt-get install golang-go golang-golang-x-net-dev golang-golang-x-sys-dev \\
         golang-github-spf13-cobra-dev golang-github-spf13-pflag-dev \\
@@ -27,7 +28,27 @@ from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from .helpers import makeSite, sharedCertificates, startServer
+from .helpers import REPO, makeSite, sharedCertificates, startServer
+
+#: Where the shared tools put the h2spec built for these machines.
+SHARED_H2SPEC = REPO.parent / "shared" / "tools" / "h2spec" / "h2spec"
+
+
+def findH2spec() -> str:
+    """
+    The h2spec binary to run.
+
+    @raise SkipTest: if there is none, on a developer's machine.
+    @raise AssertionError: if there is none under CI (C{CI=true}).
+    """
+    found = os.environ.get("H2SPEC") or shutil.which("h2spec")
+    if not found and os.access(SHARED_H2SPEC, os.X_OK):
+        found = str(SHARED_H2SPEC)
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        raise AssertionError(f"no h2spec: set $H2SPEC, or provide {SHARED_H2SPEC}")
+    raise SkipTest("no h2spec binary (set $H2SPEC or put h2spec on PATH)")
 
 
 class H2SpecTests(SynchronousTestCase):
@@ -40,9 +61,7 @@ class H2SpecTests(SynchronousTestCase):
         h2spec reports no failed case, generic, HTTP/2 and HPACK, with the
         strict cases.
         """
-        h2spec = os.environ.get("H2SPEC") or shutil.which("h2spec")
-        if not h2spec:
-            raise SkipTest("no h2spec binary (set $H2SPEC or put h2spec on PATH)")
+        h2spec = findH2spec()
         tmp = Path(self.mktemp()).absolute()
         tmp.mkdir()
         site = makeSite(tmp / "site", {"index.html": "<!doctype html><p>hello</p>"}, {})
