@@ -22,7 +22,7 @@ taken in turn so that noise spreads evenly.  Two cache conditions:
   - first visit: cache on but empty (the fresh profile), which is what a
     real first visit is, and where Early Hints are used.  Every hinted URL
     is fingerprinted (the stylesheet and modules name theirs with the
-    fingerprints h2site adds, see L{h2site.fingerprint}), so served as
+    fingerprints h2site adds, see L{h2site.files.fingerprint}), so served as
     immutable, and Chromium uses the copy the 103 fetched without
     revalidating it.
 

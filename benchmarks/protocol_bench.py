@@ -39,10 +39,11 @@ from twisted.internet.task import Clock
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.http2_bench import FILE_NAME, FILE_SIZE, PAGE
-from h2site.allocator import keepLargeBuffers
-from h2site.filestore import FileStore, Limits, StoredFile
-from h2site.hintpolicy import preloadSettings
-from h2site.site import H2Site, buildResource
+from h2site.files.store import FileStore, Limits, StoredFile
+from h2site.ops.allocator import keepLargeBuffers
+from h2site.preload.policy import preloadSettings
+from h2site.web.root import buildResource
+from h2site.web.site import H2Site
 from tests.helpers import makeSite
 
 ROUNDS = 5

@@ -15,7 +15,7 @@ from twisted.internet import endpoints, reactor
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web import server, static
 
-from h2site.tls import certificateOptions, loadKeyAndChain
+from h2site.tls.context import certificateOptions, loadKeyAndChain
 
 
 def main(directory: str, keyPath: str, certPath: str) -> None:

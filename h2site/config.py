@@ -12,25 +12,32 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .accesslog import FORMATS
-from .devcert import ensureDevCertificate, stateDirectory
-from .endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
-from .errors import ConfigError
-from .filestore import Limits
-from .headers import DEFAULT_HSTS_MAX_AGE, buildHeaderPolicy, parseHeaderOption
-from .hintpolicy import PreloadSettings
-from .http2 import ConnectionLimits
-from .tls import utcNow
+from h2site.errors import ConfigError
+from h2site.files.store import Limits
+from h2site.http.limits import ConnectionLimits
+from h2site.ops.accesslog import FORMATS
+from h2site.preload.policy import PreloadSettings
+from h2site.tls.context import utcNow
+from h2site.tls.devcert import ensureDevCertificate, stateDirectory
+from h2site.tls.endpoints import ListenSpec, TLSFiles, escape, parseListen, wrapInTLS
+from h2site.web.headers import (
+    DEFAULT_HSTS_MAX_AGE,
+    buildHeaderPolicy,
+    parseHeaderOption,
+)
 
 __all__ = [
+    "DEFAULT_PLAIN_PORT",
     "DEFAULT_PORT",
     "DEFAULT_SHUTDOWN_TIMEOUT",
+    "MAX_WORKERS",
     "Config",
     "buildConfig",
     "checkSiteDir",
     "parseSeconds",
     "parseShutdownTimeout",
     "parseSize",
+    "parseWorkers",
 ]
 
 #: With no --port: HTTPS on this machine only, with the development certificate.
@@ -62,7 +69,7 @@ class Config:
     @ivar staticLimits: what the file store keeps in memory.
     @ivar compressionCache: the folder keeping this site's compressed
         static files and large-file hashes between runs (a
-        L{h2site.buildcache.BuildCache}), or L{None} for none.
+        L{h2site.files.buildcache.BuildCache}), or L{None} for none.
     @ivar accessLogFormat: C{combined} or C{json}.
     @ivar healthPath: the path answering health checks, or L{None}.
     @ivar workers: how many serving processes.

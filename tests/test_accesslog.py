@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.accesslog}.
+Tests for L{h2site.ops.accesslog}.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from twisted.web import http
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
-from h2site.accesslog import CLIENT_CLOSED, AccessLog, entryFor, formatCombined
-from h2site.site import H2Site
-
-from .h2client import requestHeaders
+from h2site.ops.accesslog import CLIENT_CLOSED, AccessLog, entryFor, formatCombined
+from h2site.web.site import H2Site
+from tests.h2client import requestHeaders
 
 
 class CombinedTests(SynchronousTestCase):

@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_allocator -*-
 """
-Tests for L{h2site.allocator}.
+Tests for L{h2site.ops.allocator}.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import sys
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from h2site.allocator import keepLargeBuffers
+from h2site.ops.allocator import keepLargeBuffers
 
 #: Allocates and frees a 512 KiB buffer many times and prints the minor page
 #: faults that cost, after optionally calling keepLargeBuffers.
 _FAULTS = """
 import os, resource, sys
-from h2site.allocator import keepLargeBuffers
+from h2site.ops.allocator import keepLargeBuffers
 if sys.argv[1] == "keep":
     assert keepLargeBuffers(os.environ)
 def touch(size):

@@ -1,4 +1,4 @@
-"""Tests for L{h2site.assetfiles}."""
+"""Tests for L{h2site.preload.files}."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.assetfiles import StaticAssetFiles
-from h2site.filestore import FileStore, Limits
+from h2site.files.store import FileStore, Limits
+from h2site.preload.files import StaticAssetFiles
 
 
 def _unused(work: object) -> object:

@@ -1,4 +1,4 @@
-"""Tests for L{h2site.assetgraph}."""
+"""Tests for L{h2site.preload.graph}."""
 
 from __future__ import annotations
 
@@ -6,19 +6,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.assetgraph import (
+from h2site.preload.graph import (
     AssetGraph,
     Limits,
     boundAssets,
     moduleAssets,
     orderAssets,
 )
-from h2site.preload import Asset, linkHeaderValue
+from h2site.refs.asset import Asset
+from h2site.refs.links import linkHeaderValue
 
 
 class FakeSource:
     """
-    An in-memory L{h2site.assetgraph.AssetSource}: files by path (the query
+    An in-memory L{h2site.preload.graph.AssetSource}: files by path (the query
     is ignored, as the static folder ignores it), counting reads.
     """
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from .helpers import (
+from tests.helpers import (
     Server,
     copySite,
     requireTool,

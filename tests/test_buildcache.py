@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.buildcache}: compressed bodies kept between runs.
+Tests for L{h2site.files.buildcache}: compressed bodies kept between runs.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import brotli
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site import buildcache
-from h2site.buildcache import BuildCache, compress, decodes
+from h2site.files import buildcache
+from h2site.files.buildcache import BuildCache, compress, decodes
 
 DATA = b"h1 { font-weight: bold }\n" * 500
 DIGEST = hashlib.sha256(DATA).hexdigest()
@@ -114,7 +114,7 @@ class FileStoreCacheTests(SynchronousTestCase):
         """
         from twisted.internet.defer import succeed
 
-        from h2site.filestore import FileStore, Limits
+        from h2site.files.store import FileStore, Limits
 
         calls: list[str] = []
         real = buildcache.compress

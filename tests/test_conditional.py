@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.conditional}: RFC 9110 conditional and range requests.
+Tests for L{h2site.semantics.conditional}: RFC 9110 conditional and range requests.
 """
 
 from __future__ import annotations
@@ -11,21 +11,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.conditional import (
-    MAX_RANGES,
-    ByteRange,
+from h2site.semantics.conditional import (
     Conditions,
     ETag,
     decide,
-    formatHTTPDate,
-    multipartPieces,
     parseETag,
     parseETagList,
-    parseHTTPDate,
-    parseRange,
     strongMatch,
     weakMatch,
 )
+from h2site.semantics.dates import formatHTTPDate, parseHTTPDate
+from h2site.semantics.ranges import MAX_RANGES, ByteRange, multipartPieces, parseRange
 
 NOW = 1_700_000_000.0
 MODIFIED = 1_600_000_000

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from .helpers import REPO, requireTool
+from tests.helpers import REPO, requireTool
 
 SYSTEMD = REPO / "contrib" / "systemd"
 UNITS = ["h2site.service", "h2site-https.socket", "h2site-http.socket"]
@@ -62,7 +62,8 @@ class SystemdUnitTests(SynchronousTestCase):
             cwd=self.units,
         )
         match = re.search(
-            r"Overall exposure level for h2site.service: ([\d.]+) (\w+)", result.stdout
+            r"Overall exposure level for h2site.service: ([\d.]+) (\w+)",
+            result.stdout,
         )
         assert match is not None, result.stdout + result.stderr
         self.assertLess(float(match.group(1)), 4.0)

@@ -1,11 +1,12 @@
-"""Tests for L{h2site.cssrefs}."""
+"""Tests for L{h2site.refs.css}."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.cssrefs import findStylesheetAssets, findURLReferences
-from h2site.preload import Asset, linkHeaderValues
+from h2site.refs.asset import Asset
+from h2site.refs.css import findStylesheetAssets, findURLReferences
+from h2site.refs.links import linkHeaderValues
 
 CSS_URL = "/static/css/app.css"
 

@@ -24,8 +24,8 @@ import httpx
 from h2.errors import ErrorCodes
 from twisted.trial.unittest import SynchronousTestCase
 
-from .h2client import RawClient, dataBytes
-from .helpers import Server, makeSite, sharedCertificates, startServer
+from tests.h2client import RawClient, dataBytes
+from tests.helpers import Server, makeSite, sharedCertificates, startServer
 
 #: httpx (httpcore) opens each HTTP/2 stream's window to 16 MiB, so that
 #: much may leave after a client stopped reading.

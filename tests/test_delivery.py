@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.delivery}: responses built from a representation, and the
+Tests for L{h2site.web.delivery}: responses built from a representation, and the
 streaming producer, against an in-memory request (the end-to-end tests in
 L{tests.test_static_delivery} cover the real server).
 """
@@ -17,10 +17,15 @@ from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
 
-from h2site.conditional import ByteRange
-from h2site.delivery import BodyProducer, respond, streamFault
-from h2site.encoding import IDENTITY
-from h2site.filestore import Body, Representation, representationFromBytes, stampOf
+from h2site.files.representation import (
+    Body,
+    Representation,
+    representationFromBytes,
+    stampOf,
+)
+from h2site.semantics.negotiation import IDENTITY
+from h2site.semantics.ranges import ByteRange
+from h2site.web.delivery import BodyProducer, respond, streamFault
 
 CSS = b"body { color: red; }\n" * 2000
 

@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.encoding}: Accept-Encoding negotiation.
+Tests for L{h2site.semantics.negotiation}: Accept-Encoding negotiation.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.encoding import IDENTITY, chooseEncoding, parseAcceptEncoding
+from h2site.semantics.negotiation import IDENTITY, chooseEncoding, parseAcceptEncoding
 
 BOTH = ("br", "gzip")
 

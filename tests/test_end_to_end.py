@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from twisted.trial.unittest import SynchronousTestCase
 
-from .helpers import (
+from tests.helpers import (
     REPO,
     Server,
     copySite,
@@ -101,7 +101,7 @@ class DemoSiteTests(SynchronousTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.headers["content-type"], "text/html; charset=utf-8")
         links = response.headers.get_list("link", split_commas=True)
-        # Each URL carries the file's fingerprint (see h2site.static).
+        # Each URL carries the file's fingerprint (see h2site.web.static).
         unversioned = [re.sub(r"\?v=[0-9a-f]{16}>", ">", link) for link in links]
         self.assertIn("</static/css/app.css>; rel=preload; as=style", unversioned)
         self.assertIn("</static/js/main.mjs>; rel=modulepreload", unversioned)

@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.endpoints}: reading C{--port} strings.
+Tests for L{h2site.tls.endpoints}: reading C{--port} strings.
 """
 
 from __future__ import annotations
@@ -8,10 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.endpoints import TLSFiles, escape, parseListen, splitDescription, wrapInTLS
 from h2site.errors import ConfigError
-
-from .helpers import sharedCertificates
+from h2site.tls.endpoints import (
+    TLSFiles,
+    escape,
+    parseListen,
+    splitDescription,
+    wrapInTLS,
+)
+from tests.helpers import sharedCertificates
 
 
 class SplitTests(SynchronousTestCase):

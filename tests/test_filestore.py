@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.filestore}: the index of static files.
+Tests for L{h2site.files.store}: the index of static files.
 """
 
 from __future__ import annotations
@@ -12,15 +12,9 @@ import brotli
 from twisted.internet.defer import Deferred, succeed
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.encoding import IDENTITY
-from h2site.filestore import (
-    FileStore,
-    Limits,
-    StoredFile,
-    representationFromBytes,
-    stampOf,
-    walk,
-)
+from h2site.files.representation import representationFromBytes, stampOf
+from h2site.files.store import FileStore, Limits, StoredFile, walk
+from h2site.semantics.negotiation import IDENTITY
 
 CSS = b"body { color: red; }\n" * 200
 PNG = os.urandom(20_000)

@@ -1,4 +1,4 @@
-"""Tests for L{h2site.fingerprint}."""
+"""Tests for L{h2site.files.fingerprint}."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.fingerprint import Kind, kindOf, postOrder, rewrite, targets
+from h2site.files.fingerprint import Kind, kindOf, postOrder, rewrite, targets
 
 CSS_URL = "/static/css/app.css"
 JS_URL = "/static/js/main.mjs"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from .helpers import REPO, makeSite, sharedCertificates, startServer
+from tests.helpers import REPO, makeSite, sharedCertificates, startServer
 
 #: Where the shared tools put the h2spec built for these machines.
 SHARED_H2SPEC = REPO.parent / "shared" / "tools" / "h2spec" / "h2spec"

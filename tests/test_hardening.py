@@ -25,8 +25,8 @@ from pathlib import Path
 from h2.errors import ErrorCodes
 from hyperframe.frame import DataFrame, GoAwayFrame, RstStreamFrame
 
-from .helpers import requireTool
-from .test_http2_end_to_end import TIMEOUT, ServerTestCase, waitIdle
+from tests.helpers import requireTool
+from tests.test_http2_end_to_end import TIMEOUT, ServerTestCase, waitIdle
 
 #: A static file held in memory (under --static-memory-file), so a response
 #: is written whole the moment its request is processed.

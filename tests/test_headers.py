@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.headers}: security and operator headers.
+Tests for L{h2site.web.headers}: security and operator headers.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.http_headers import Headers
 
 from h2site.errors import ConfigError
-from h2site.headers import buildHeaderPolicy, parseHeaderOption
+from h2site.web.headers import buildHeaderPolicy, parseHeaderOption
 
 
 def _applied(policy: object, secure: bool) -> dict[bytes, list[bytes]]:

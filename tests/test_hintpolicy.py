@@ -1,12 +1,12 @@
-"""Tests for L{h2site.hintpolicy}."""
+"""Tests for L{h2site.preload.policy}."""
 
 from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.assetgraph import Limits
 from h2site.errors import ConfigError
-from h2site.hintpolicy import (
+from h2site.preload.graph import Limits
+from h2site.preload.policy import (
     PreloadSettings,
     bypassesCache,
     earlyHintsAllowed,

@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.hints}: 103 Early Hints over h2site's HTTP/2 and HTTP/1.1
+Tests for L{h2site.http.earlyhints}: 103 Early Hints over h2site's HTTP/2 and HTTP/1.1
 connections (in memory, through the real C{Site}; see L{tests.test_http2}).
 """
 
@@ -9,9 +9,8 @@ from h2.events import InformationalResponseReceived, ResponseReceived
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
 
-from h2site.hints import sendEarlyHints
-
-from .test_http2 import Harness, headerEvents
+from h2site.http.earlyhints import sendEarlyHints
+from tests.test_http2 import Harness, headerEvents
 
 _LINKS: list[str | bytes] = [
     "</static/app.css>; rel=preload; as=style",

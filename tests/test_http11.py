@@ -1,5 +1,5 @@
 """
-Unit tests of h2site's HTTP/1.1 channel (L{h2site.http2._HTTP11Channel}) and
+Unit tests of h2site's HTTP/1.1 channel (L{h2site.http.h2.connection.HTTP11Channel}) and
 the TLS handshake deadline of its protocol switch: the limits a public
 server needs, driven in memory through h2site's real C{Site} with a fake
 clock.  L{tests.test_hardening} does the same against the real server.
@@ -13,9 +13,9 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from h2site.http2 import ConnectionLimits, describePeer, validHost
-
-from .test_http2 import Harness, Transport
+from h2site.http.limits import ConnectionLimits
+from h2site.http.messages import describePeer, validHost
+from tests.test_http2 import Harness, Transport
 
 
 def statuses(data: bytes) -> list[int]:

@@ -1,5 +1,5 @@
 """
-Unit tests of L{h2site.http2}: our HTTP/2 connection and graceful shutdown,
+Unit tests of L{h2site.http.h2.connection}: our HTTP/2 connection and graceful shutdown,
 driven in memory by a real C{h2} client through h2site's real C{Site} and
 protocol switch, with a fake clock (the end-to-end tests in
 L{tests.test_http2_end_to_end} do the same over real TLS to the real server).
@@ -48,15 +48,11 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import implementer
 
-from h2site.http2 import (
-    ConnectionLimits,
-    FieldEncoder,
-    TokenBucket,
-    checkRequestHeaders,
-)
-from h2site.site import H2Site
-
-from .h2client import FrameReader, requestHeaders
+from h2site.http.h2.frames import FieldEncoder
+from h2site.http.h2.validation import checkRequestHeaders
+from h2site.http.limits import ConnectionLimits, TokenBucket
+from h2site.web.site import H2Site
+from tests.h2client import FrameReader, requestHeaders
 
 
 class Transport(StringTransport):
@@ -715,7 +711,7 @@ class FlowControlTests(SynchronousTestCase):
         streamID = h.request("/stream")
         h.clock.advance(0)
         h.receive()
-        from .h2client import dataBytes
+        from tests.h2client import dataBytes
 
         self.assertEqual(dataBytes(h.frames, streamID), 1000)
         producer = h.stream.producers[0]
@@ -1309,7 +1305,7 @@ class ShutdownTests(SynchronousTestCase):
 
 class EarlyHintsChannelTests(SynchronousTestCase):
     """
-    The channels' C{writeInformational}, which L{h2site.hints} uses.
+    The channels' C{writeInformational}, which L{h2site.http.earlyhints} uses.
     """
 
     def test_http2(self) -> None:

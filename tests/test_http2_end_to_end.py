@@ -36,8 +36,8 @@ from hyperframe.frame import (
 )
 from twisted.trial.unittest import SynchronousTestCase
 
-from .h2client import RawClient, dataBytes, requestHeaders
-from .helpers import Server, makeSite, sharedCertificates, startServer
+from tests.h2client import RawClient, dataBytes, requestHeaders
+from tests.helpers import Server, makeSite, sharedCertificates, startServer
 
 #: The large file: 10 MiB that nothing can compress.
 BIG = 10 * 1024 * 1024

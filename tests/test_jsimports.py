@@ -1,10 +1,10 @@
-"""Tests for L{h2site.jsimports}."""
+"""Tests for L{h2site.refs.js}."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.jsimports import (
+from h2site.refs.js import (
     MAX_SPECIFIER_LENGTH,
     findImportReferences,
     findImportSpecifiers,

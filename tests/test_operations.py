@@ -19,7 +19,7 @@ import httpx
 from cryptography import x509
 from twisted.trial.unittest import SynchronousTestCase
 
-from .helpers import (
+from tests.helpers import (
     copySite,
     makeCertificates,
     sharedCertificates,

@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.pages}: routes, rendering at start-up, C{static_url}.
+Tests for L{h2site.sites.templates}: routes, rendering at start-up, C{static_url}.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from pathlib import Path
 from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.errors import ConfigError
-from h2site.pages import renderPages, routeForTemplate, staticURLFactory
-
-from .helpers import makeSite
+from h2site.sites.templates import renderPages, routeForTemplate, staticURLFactory
+from tests.helpers import makeSite
 
 
 class RouteTests(SynchronousTestCase):

@@ -1,10 +1,12 @@
-"""Tests for L{h2site.preload}."""
+"""Tests for L{h2site.refs.html}."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.preload import Asset, findAssets, linkHeaderValue, linkHeaderValues
+from h2site.refs.asset import Asset
+from h2site.refs.html import findAssets
+from h2site.refs.links import linkHeaderValue, linkHeaderValues
 
 
 def urls(html: str, pageURL: str = "/") -> list[str]:

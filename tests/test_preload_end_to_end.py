@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 import httpx
 from twisted.trial.unittest import SynchronousTestCase
 
-from .helpers import (
+from tests.helpers import (
     DEMO_ASSETS,
     copySite,
     requireTool,
@@ -270,7 +270,7 @@ class PreloadEndToEndTests(SynchronousTestCase):
         """
         A bad preload option stops start-up with one line.
         """
-        from .helpers import runTwistd
+        from tests.helpers import runTwistd
 
         self.certs = sharedCertificates()
         tmp = Path(self.mktemp()).absolute()

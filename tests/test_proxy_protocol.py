@@ -23,8 +23,8 @@ from h2.connection import H2Connection
 from h2.events import DataReceived, ResponseReceived, StreamEnded, StreamReset
 from twisted.trial.unittest import SynchronousTestCase
 
-from .h2client import requestHeaders
-from .helpers import (
+from tests.h2client import requestHeaders
+from tests.helpers import (
     START_TIMEOUT,
     copySite,
     requireTool,

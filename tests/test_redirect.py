@@ -1,12 +1,12 @@
 """
-Tests for L{h2site.redirect}: plain HTTP to HTTPS.
+Tests for L{h2site.web.redirect}: plain HTTP to HTTPS.
 """
 
 from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.redirect import redirectTarget
+from h2site.web.redirect import redirectTarget
 
 
 class RedirectTargetTests(SynchronousTestCase):

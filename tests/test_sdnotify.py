@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.sdnotify} and the pure parts of L{h2site.control}.
+Tests for L{h2site.ops.sdnotify} and the pure parts of L{h2site.ops.control}.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.control import fileSignature
-from h2site.sdnotify import Notifier, notifyAddress, watchdogInterval
+from h2site.ops.sdnotify import Notifier, notifyAddress, watchdogInterval
+from h2site.tls.endpoints import fileSignature
 
 
 class AddressTests(SynchronousTestCase):

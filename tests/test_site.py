@@ -1,4 +1,4 @@
-"""Tests for L{h2site.site}: pages, their C{Link} headers and Early Hints."""
+"""Tests for L{h2site.web.site}: pages, their C{Link} headers and Early Hints."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Request
 from twisted.web.test.requesthelper import DummyRequest
 
-from h2site.assetgraph import Limits
-from h2site.filestore import FileStore
-from h2site.filestore import Limits as StoreLimits
-from h2site.hintpolicy import EarlyHintsMode, PreloadSettings
-from h2site.pages import RenderedPage
-from h2site.site import PageResource, buildResource
-
-from .helpers import DEMO_ASSETS, DEMO_SITE, makeSite
+from h2site.files.store import FileStore
+from h2site.files.store import Limits as StoreLimits
+from h2site.preload.graph import Limits
+from h2site.preload.policy import EarlyHintsMode, PreloadSettings
+from h2site.sites.templates import RenderedPage
+from h2site.web.pages import PageResource
+from h2site.web.root import buildResource
+from tests.helpers import DEMO_ASSETS, DEMO_SITE, makeSite
 
 
 def splitLinks(field: bytes) -> list[bytes]:

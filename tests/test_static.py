@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.static} and L{h2site.mediatypes}: the safety rules and
+Tests for L{h2site.web.static} and L{h2site.semantics.mediatypes}: the safety rules and
 the type table.
 """
 
@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.mediatypes import mediaType
-from h2site.static import resolveStaticPath, safeSegments
+from h2site.files.safepath import resolveStaticPath, safeSegments
+from h2site.semantics.mediatypes import mediaType
 
 
 class SafeSegmentsTests(SynchronousTestCase):

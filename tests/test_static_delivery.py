@@ -19,11 +19,11 @@ import brotli
 import httpx
 from twisted.trial.unittest import TestCase
 
-from .helpers import Server, makeSite, sharedCertificates, startServer
+from tests.helpers import Server, makeSite, sharedCertificates, startServer
 
 CSS = b"@import url('base.css');\nbody { color: #333; }\n" * 300
 BASE_CSS = b"p { margin: 0 }\n"
-#: CSS as sent: its references fingerprinted (see L{h2site.fingerprint}).
+#: CSS as sent: its references fingerprinted (see L{h2site.files.fingerprint}).
 SENT_CSS = CSS.replace(
     b"base.css'",
     b"base.css?v=" + hashlib.sha256(BASE_CSS).hexdigest()[:16].encode() + b"'",
@@ -469,7 +469,7 @@ class OptionsTests(TestCase):
         """
         Bad values stop the server with one line naming the option.
         """
-        from .helpers import runTwistd
+        from tests.helpers import runTwistd
 
         site = makeSite(Path(self.mktemp()).absolute(), TEMPLATES, STATIC)
         cases = [

@@ -12,11 +12,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.config import parseSize
 from h2site.errors import ConfigError, StartupError
-from h2site.filestore import Limits
-from h2site.headers import DEFAULT_HSTS_MAX_AGE
+from h2site.files.store import Limits
 from h2site.tap import Options
-
-from .helpers import makeSite, sharedCertificates
+from h2site.web.headers import DEFAULT_HSTS_MAX_AGE
+from tests.helpers import makeSite, sharedCertificates
 
 
 class StaticOptionsTests(SynchronousTestCase):

@@ -18,16 +18,16 @@ from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.assetgraph import Limits
-from h2site.control import ControlService
-from h2site.endpoints import escape, parseListen
 from h2site.errors import StartupError
-from h2site.hintpolicy import PreloadSettings
-from h2site.service import ListeningService, listenNow
-from h2site.site import H2Site, SiteRoot
+from h2site.ops.control import ControlService
+from h2site.ops.listening import ListeningService, listenNow
+from h2site.preload.graph import Limits
+from h2site.preload.policy import PreloadSettings
 from h2site.tap import Options, makeService
-
-from .helpers import makeSite, sharedCertificates
+from h2site.tls.endpoints import escape, parseListen
+from h2site.web.root import SiteRoot
+from h2site.web.site import H2Site
+from tests.helpers import makeSite, sharedCertificates
 
 
 class OptionsTests(SynchronousTestCase):

@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.tls} and L{h2site.devcert}.
+Tests for L{h2site.tls.context} and L{h2site.tls.devcert}.
 """
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ from pathlib import Path
 from cryptography import x509
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.devcert import ensureDevCertificate, stateDirectory
 from h2site.errors import ConfigError
-from h2site.tls import (
+from h2site.tls.context import (
     ALPN_PROTOCOLS,
     certificateOptions,
     fingerprint,
     loadKeyAndChain,
     utcNow,
 )
-
-from .helpers import sharedCertificates
+from h2site.tls.devcert import ensureDevCertificate, stateDirectory
+from tests.helpers import sharedCertificates
 
 
 class LoadTests(SynchronousTestCase):

@@ -1,5 +1,5 @@
 """
-End-to-end tests of the TLS policy in L{h2site.tls}: what the real server
+End-to-end tests of the TLS policy in L{h2site.tls.context}: what the real server
 accepts and refuses on the wire, and certificate chains.
 """
 
@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from twisted.trial.unittest import TestCase
 
-from .helpers import (
+from tests.helpers import (
     CA_KEY_USAGE,
     Server,
     makeSite,

@@ -1,5 +1,5 @@
 """
-Tests for L{h2site.workers}: C{--workers N}.
+Tests for L{h2site.ops.supervisor}: C{--workers N}.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import httpx
 from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.config import parseWorkers
-from h2site.endpoints import parseListen
 from h2site.errors import ConfigError, StartupError
-from h2site.workers import restartDelay, reusePortSockets
-
-from .helpers import (
+from h2site.ops.supervisor import restartDelay, reusePortSockets
+from h2site.tls.endpoints import parseListen
+from tests.helpers import (
     copySite,
     sharedCertificates,
     startServer,

@@ -31,18 +31,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .cssrefs import findURLReferences
-from .jsimports import findImportReferences
-from .preload import resolveURL
+from h2site.refs.css import findURLReferences
+from h2site.refs.js import findImportReferences
+from h2site.refs.urls import resolveURL
 
-__all__ = [
-    "Kind",
-    "Target",
-    "kindOf",
-    "postOrder",
-    "rewrite",
-    "targets",
-]
+__all__ = ["Kind", "Target", "VersionOf", "kindOf", "postOrder", "rewrite", "targets"]
 
 #: What a file is, for rewriting: a stylesheet or a JavaScript file.
 Kind = Literal["css", "js"]

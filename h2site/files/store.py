@@ -19,7 +19,7 @@ works.  Re-indexing a changed file reads and compresses it in a thread
 (C{runInThread}), never on the reactor.
 
 Stylesheets and JavaScript files held in memory are sent with the
-references inside them fingerprinted (L{h2site.fingerprint}), so what they
+references inside them fingerprinted (L{h2site.files.fingerprint}), so what they
 pull in is cached as immutable too.  A file's fingerprint is the hash of
 the bytes actually sent, so L{FileStore.build} rewrites them in post-order
 of their references: a file after the files it names, whose fingerprints it
@@ -33,41 +33,37 @@ request for that is simply not immutable (C{no-cache}, current bytes).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from .buildcache import BuildCache, Compressor, compress, decodes, hashFile
-from .conditional import ETag, formatHTTPDate
-from .encoding import IDENTITY
-from .fingerprint import Target, kindOf, postOrder, rewrite, targets
-from .mediatypes import isCompressible, mediaType
-from .safepath import nameToURL, resolveStaticPath, urlToName
+from h2site.files.buildcache import BuildCache, compress, hashFile
+from h2site.files.fingerprint import Target, kindOf, postOrder, rewrite, targets
+from h2site.files.representation import (
+    SIDECARS,
+    Body,
+    Representation,
+    Stamp,
+    representationFromBytes,
+    stampOf,
+    withHeaders,
+)
+from h2site.files.safepath import nameToURL, resolveStaticPath, urlToName
+from h2site.semantics.conditional import ETag
+from h2site.semantics.mediatypes import isCompressible, mediaType
+from h2site.semantics.negotiation import IDENTITY
 
-__all__ = [
-    "Body",
-    "FileStore",
-    "Limits",
-    "Representation",
-    "Stamp",
-    "StoredFile",
-    "representationFromBytes",
-    "stampOf",
-]
+__all__ = ["FileStore", "Limits", "StoredFile", "indexFile", "walk"]
 
 _log = Logger(namespace="h2site.static")
 
 T = TypeVar("T")
-
-#: Sidecar suffix for each coding, in the order preferred when sizes tie.
-SIDECARS = (("br", ".br"), ("gzip", ".gz"))
 
 
 @dataclass(frozen=True)
@@ -82,139 +78,6 @@ class Limits:
 
     maxFileSize: int = 256 * 1024
     maxTotalSize: int = 64 * 1024 * 1024
-
-
-#: What a file looked like on disk: size, modification time (ns), inode.
-Stamp = tuple[int, int, int]
-
-
-def stampOf(st: os.stat_result) -> Stamp:
-    """
-    The stamp of a C{stat} result: the size, time and inode change when a
-    file is edited (even in place, with the same size) or replaced.
-    """
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-@dataclass(frozen=True)
-class Body:
-    """
-    One coding of a representation: its bytes (in memory) or the file
-    holding them, and the headers that describe it.
-
-    @ivar headers: C{Content-Type}, C{ETag}, C{Last-Modified},
-        C{Content-Encoding}, C{Vary} and C{Accept-Ranges}, ready to send.
-    @ivar stamp: for a body on disk, the file's stamp when its C{ETag} was
-        computed: the bytes may be sent under that C{ETag} only while the
-        file still has it.
-    """
-
-    coding: str
-    etag: ETag
-    size: int
-    data: bytes | None
-    path: str | None
-    headers: tuple[tuple[bytes, bytes], ...] = ()
-    stamp: Stamp | None = None
-
-
-@dataclass(frozen=True)
-class Representation:
-    """
-    Something h2site sends: a page or a static file, in one or more codings.
-
-    @ivar codings: the codings besides identity, smallest first.
-    @ivar version: the fingerprint that C{static_url()} puts in URLs.
-    """
-
-    contentType: str
-    lastModified: int | None
-    bodies: Mapping[str, Body]
-    codings: tuple[str, ...]
-    version: str
-
-    @property
-    def identity(self) -> Body:
-        return self.bodies[IDENTITY]
-
-    @property
-    def memorySize(self) -> int:
-        return sum(len(b.data) for b in self.bodies.values() if b.data is not None)
-
-
-def _etag(data: bytes) -> ETag:
-    """
-    A strong entity tag for exactly these bytes: 128 bits of their SHA-256.
-    """
-    return ETag(hashlib.sha256(data).hexdigest()[:32])
-
-
-def _withHeaders(rep: Representation) -> Representation:
-    """
-    Fill in every body's headers from the representation.
-    """
-    bodies = {}
-    for coding, body in rep.bodies.items():
-        headers = [
-            (b"content-type", rep.contentType.encode("ascii")),
-            (b"etag", body.etag.header()),
-            (b"accept-ranges", b"bytes"),
-        ]
-        if rep.lastModified is not None:
-            headers.append(
-                (b"last-modified", formatHTTPDate(rep.lastModified).encode("ascii"))
-            )
-        if coding != IDENTITY:
-            headers.append((b"content-encoding", coding.encode("ascii")))
-        if rep.codings:
-            headers.append((b"vary", b"Accept-Encoding"))
-        bodies[coding] = replace(body, headers=tuple(headers))
-    return Representation(
-        rep.contentType, rep.lastModified, bodies, rep.codings, rep.version
-    )
-
-
-def representationFromBytes(
-    data: bytes,
-    contentType: str,
-    lastModified: int | None,
-    sidecars: Mapping[str, bytes] | None = None,
-    compressor: Compressor = compress,
-) -> Representation:
-    """
-    A representation held in memory: the bytes, and for compressible types
-    each coding that comes out smaller, taking a sidecar when it is smaller
-    still and really holds the bytes (a stale C{.gz} beside an edited file
-    must not be sent in its place).
-
-    @param compressor: what compresses (e.g. through a
-        L{h2site.buildcache.BuildCache}).
-    """
-    digest = hashlib.sha256(data).hexdigest()
-    bodies = {IDENTITY: Body(IDENTITY, ETag(digest[:32]), len(data), data, None)}
-    if isCompressible(contentType):
-        for coding, _ in SIDECARS:
-            candidates = [compressor(coding, data, digest)]
-            sidecar = (sidecars or {}).get(coding)
-            if sidecar is not None and decodes(coding, sidecar, data):
-                candidates.append(sidecar)
-            encoded = min(candidates, key=len)
-            if len(encoded) < len(data):
-                bodies[coding] = Body(
-                    coding, _etag(encoded), len(encoded), encoded, None
-                )
-    codings = tuple(
-        sorted((c for c in bodies if c != IDENTITY), key=lambda c: bodies[c].size)
-    )
-    return _withHeaders(
-        Representation(
-            contentType,
-            lastModified,
-            bodies,
-            codings,
-            bodies[IDENTITY].etag.opaque[:16],
-        )
-    )
 
 
 @dataclass
@@ -363,7 +226,7 @@ def indexFile(
     codings = tuple(
         sorted((c for c in bodies if c != IDENTITY), key=lambda c: bodies[c].size)
     )
-    rep = _withHeaders(
+    rep = withHeaders(
         Representation(
             contentType, lastModified, bodies, codings, identity.etag.opaque[:16]
         )
@@ -557,7 +420,7 @@ class FileStore:
         The file for a request.
 
         @param name: a path below the root that passed
-            L{h2site.static.safeSegments}, joined with C{/}.
+            L{h2site.web.static.safeSegments}, joined with C{/}.
         @param force: compare with the disk even if it was checked less than
             a second ago (the caller saw the file change).
         @return: the file, L{None} if there is none, or a L{Deferred} when it

@@ -18,21 +18,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
-from twisted.python.failure import Failure
-from twisted.web import http, server
+from twisted.web import http
 
-from .conditional import MONTHS
+from h2site.semantics.dates import MONTHS
 
 __all__ = [
     "CLIENT_CLOSED",
     "FORMATS",
     "AccessLog",
     "Entry",
-    "TimedRequest",
     "combinedLine",
     "entryFor",
     "formatCombined",
@@ -135,8 +133,8 @@ def entryFor(request: http.Request, now: float) -> Entry:
         size=request.sentLength,
         referer=request.getHeader(b"referer"),
         userAgent=request.getHeader(b"user-agent"),
-        # HTTP/2 requests carry :authority as Host (h2site.http2); a request
-        # with neither logs "-".
+        # HTTP/2 requests carry :authority as Host (h2site.http.h2); a
+        # request with neither logs "-".
         host=request.getHeader(b"host"),
         duration=time.monotonic() - started if isinstance(started, float) else None,
     )
@@ -194,40 +192,6 @@ FORMATS: dict[str, Callable[[Entry], str]] = {
     "combined": combinedLine,
     "json": jsonLine,
 }
-
-
-class TimedRequest(server.Request):
-    """
-    A request that knows when it began, so the log can say how long it took,
-    and that is logged even if it never finishes.
-    """
-
-    #: Whether the whole request arrived (Twisted makes a request as soon
-    #: as a head starts coming in; one never received is nothing to log).
-    _received = False
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.startTime = time.monotonic()
-
-    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
-        self._received = True
-        super().requestReceived(command, path, version)
-
-    def connectionLost(self, reason: Failure) -> None:
-        """
-        Log a request whose connection or stream is lost before it finished:
-        Twisted logs only from C{finish}, so a download cut short would leave
-        no trace.  Logged once: this sets C{channel} to L{None}, and a lost
-        request cannot finish.
-        """
-        channel = self.channel
-        super().connectionLost(reason)
-        if channel is None or self.finished or not self._received:
-            return
-        factory = getattr(channel, "factory", None)
-        if factory is not None:
-            factory.log(self)
 
 
 class AccessLog:

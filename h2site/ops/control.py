@@ -27,14 +27,14 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 
-from .accesslog import AccessLog
-from .endpoints import ListenSpec, Signature, TLSFiles, fileSignature
-from .errors import ConfigError
-from .sdnotify import Notifier, monotonicUsec, watchdogInterval
-from .site import H2Site
-from .tls import KeyAndChain, ReloadableTLS, fingerprint
+from h2site.errors import ConfigError
+from h2site.ops.accesslog import AccessLog
+from h2site.ops.sdnotify import Notifier, monotonicUsec, watchdogInterval
+from h2site.tls.context import KeyAndChain, ReloadableTLS, fingerprint
+from h2site.tls.endpoints import ListenSpec, Signature, TLSFiles
+from h2site.web.site import H2Site
 
-__all__ = ["CERTIFICATE_CHECK_INTERVAL", "ControlService", "fileSignature"]
+__all__ = ["CERTIFICATE_CHECK_INTERVAL", "ControlService"]
 
 _log = Logger(namespace="h2site")
 

@@ -28,13 +28,13 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 
-from .accesslog import AccessLog
-from .endpoints import ListenSpec
-from .errors import StartupError
-from .site import H2Site
-from .tls import ReloadableTLS, fingerprint, isExpired, utcNow
+from h2site.errors import StartupError
+from h2site.ops.accesslog import AccessLog
+from h2site.tls.context import ReloadableTLS, fingerprint, isExpired, utcNow
+from h2site.tls.endpoints import ListenSpec
+from h2site.web.site import H2Site
 
-__all__ = ["ListeningService", "describeListenError"]
+__all__ = ["ListeningService", "announce", "describeListenError", "listenNow"]
 
 _log = Logger(namespace="h2site")
 

@@ -34,12 +34,20 @@ from twisted.internet.interfaces import (
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from .endpoints import ListenSpec, splitDescription
-from .errors import StartupError
-from .sdnotify import Notifier
-from .service import announce, describeListenError, listenNow
+from h2site.errors import StartupError
+from h2site.ops.listening import announce, describeListenError, listenNow
+from h2site.ops.sdnotify import Notifier
+from h2site.tls.endpoints import ListenSpec, splitDescription
 
-__all__ = ["WorkerSupervisor", "main", "restartDelay", "reusePortSockets"]
+__all__ = [
+    "LISTEN_FDS_VAR",
+    "STATUS_FD_VAR",
+    "STOP_MARGIN",
+    "STOP_TIMEOUT",
+    "WorkerSupervisor",
+    "restartDelay",
+    "reusePortSockets",
+]
 
 _log = Logger(namespace="h2site")
 
@@ -265,7 +273,7 @@ class WorkerSupervisor(service.Service):
         self._reactor.spawnProcess(
             worker,
             sys.executable,
-            [sys.executable, "-m", "h2site.workers", *self._argv],
+            [sys.executable, "-m", "h2site.worker", *self._argv],
             env=env,
             childFDs=childFDs,
         )
@@ -341,66 +349,3 @@ class WorkerSupervisor(service.Service):
             if worker.transport is not None:
                 _log.warn("worker did not stop in time; killing it")
                 worker.transport.signalProcess("KILL")
-
-
-def _family(fd: int) -> socket.AddressFamily:
-    sock = socket.socket(fileno=fd)
-    try:
-        return sock.family
-    finally:
-        sock.detach()
-
-
-def main(argv: Sequence[str]) -> None:
-    """
-    Run one worker: parse the same options as the supervisor, adopt the
-    inherited sockets instead of listening, serve until SIGTERM.
-    """
-    from twisted.internet import reactor as _reactor
-    from twisted.internet.endpoints import AdoptedStreamServerEndpoint
-    from twisted.logger import globalLogBeginner, textFileLogObserver
-
-    from .tap import Options, buildServer
-
-    reactor: Any = _reactor
-    fds = [int(fd) for fd in os.environ.pop(LISTEN_FDS_VAR).split(",") if fd]
-    status = int(os.environ.pop(STATUS_FD_VAR))
-    globalLogBeginner.beginLoggingTo(
-        [textFileLogObserver(sys.stdout)], redirectStandardIO=False
-    )
-    options = Options()
-    options.parseOptions(list(argv))
-    config = options.config
-    # Adopted sockets are plain streams: listenNow wraps those of haproxy:
-    # specs in the PROXY layer again, as it does in a single process.
-    listen = [
-        (spec, AdoptedStreamServerEndpoint(reactor, fd, _family(fd)))
-        for spec, fd in zip(config.listen, fds, strict=True)
-    ]
-    top = buildServer(config, listen, Notifier({}), reactor)
-    top.privilegedStartService()
-
-    stopping: list[bool] = []
-
-    def stop() -> None:
-        # systemd (KillMode=control-group) and tools like timeout(1) signal
-        # the whole process group, so SIGTERM may come from the supervisor
-        # and from them: stop once.
-        if not stopping:
-            stopping.append(True)
-            reactor.stop()
-
-    def started() -> None:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda n, f: reactor.callFromThread(stop))
-        top.startService()
-        os.write(status, b"ready\n")
-        os.close(status)
-
-    reactor.callWhenRunning(started)
-    reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
-    reactor.run()
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -4,7 +4,7 @@ Read the files behind asset URLs from the site's file store, for discovery
 at start-up.
 
 Discovery must read exactly what requests are sent: a stylesheet held in
-memory is sent with its references fingerprinted (L{h2site.fingerprint}),
+memory is sent with its references fingerprinted (L{h2site.files.fingerprint}),
 and the hints must name the fingerprinted URLs the browser will request,
 not the ones written on disk.  So files come from the L{FileStore}: its
 in-memory bytes, or the file on disk for one it streams from there (sent
@@ -14,8 +14,8 @@ A URL found in a page, a stylesheet or a module is attacker-shaped text as
 far as this code knows (a site may include third-party CSS), so it is mapped
 to a file through the same rules as a request for it: the C{/static/}
 prefix, per-segment percent-decoding as Twisted does, then
-L{h2site.safepath.safeSegments}, and only a file the store indexed (by the
-same rules, through L{h2site.safepath.resolveStaticPath}).  Nothing outside
+L{h2site.files.safepath.safeSegments}, and only a file the store indexed (by the
+same rules, through L{h2site.files.safepath.resolveStaticPath}).  Nothing outside
 the static folder is ever opened, and no file is read past a bound.
 """
 
@@ -24,15 +24,15 @@ from __future__ import annotations
 import os
 import stat
 
-from .filestore import FileStore, StoredFile
-from .safepath import urlToName
+from h2site.files.safepath import urlToName
+from h2site.files.store import FileStore, StoredFile
 
 __all__ = ["StaticAssetFiles"]
 
 
 class StaticAssetFiles:
     """
-    The file store as an L{h2site.assetgraph.AssetSource}.
+    The file store as an L{h2site.preload.graph.AssetSource}.
     """
 
     def __init__(self, store: FileStore) -> None:

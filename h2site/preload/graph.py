@@ -22,9 +22,12 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from .cssrefs import findStylesheetAssets
-from .jsimports import findImportSpecifiers
-from .preload import Asset, findAssets, linkHeaderValue, resolveURL
+from h2site.refs.asset import Asset
+from h2site.refs.css import findStylesheetAssets
+from h2site.refs.html import findAssets
+from h2site.refs.js import findImportSpecifiers
+from h2site.refs.links import linkHeaderValue
+from h2site.refs.urls import resolveURL
 
 __all__ = [
     "AssetGraph",

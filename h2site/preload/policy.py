@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-from .assetgraph import Limits
-from .errors import ConfigError
+from h2site.errors import ConfigError
+from h2site.preload.graph import Limits
 
 __all__ = [
     "EARLY_HINTS_MODES",

@@ -35,7 +35,8 @@ from typing import Any
 
 import tinycss2
 
-from .preload import Asset, resolveURL
+from h2site.refs.asset import Asset
+from h2site.refs.urls import resolveURL
 
 __all__ = ["URLReference", "findStylesheetAssets", "findURLReferences"]
 

@@ -14,41 +14,23 @@ Keeping the evaluation free of I/O lets every rule be tested directly.
 
 from __future__ import annotations
 
-import calendar
-import re
-import time
 from dataclasses import dataclass
 from typing import Literal
 
+from h2site.semantics.dates import parseHTTPDate
+from h2site.semantics.fields import splitList
+from h2site.semantics.ranges import MAX_RANGES, ByteRange, parseRange
+
 __all__ = [
-    "MAX_RANGES",
-    "MONTHS",
-    "ByteRange",
     "Conditions",
     "Decision",
     "ETag",
     "decide",
-    "formatHTTPDate",
-    "multipartPieces",
     "parseETag",
     "parseETagList",
-    "parseHTTPDate",
-    "parseRange",
     "strongMatch",
     "weakMatch",
 ]
-
-#: More ranges than this (after coalescing) and the C{Range} header is
-#: ignored: the whole file is cheaper for both sides than many tiny parts,
-#: and it bounds the work one request can ask for.
-MAX_RANGES = 16
-
-#: More range-specs than this in the raw header and it is ignored unread.
-_MAX_RANGE_SPECS = 256
-
-#: Ranges closer than this are merged: a multipart part header costs about
-#: this much, so sending the gap is no dearer than another part.
-_COALESCE_GAP = 80
 
 
 @dataclass(frozen=True)
@@ -109,7 +91,7 @@ def parseETagList(value: str) -> tuple[ETag, ...] | Literal["*"] | None:
     if value.strip(" \t") == "*":
         return "*"
     tags = []
-    for element in _splitList(value):
+    for element in splitList(value):
         tag = parseETag(element)
         if tag is None:
             return None
@@ -117,26 +99,6 @@ def parseETagList(value: str) -> tuple[ETag, ...] | Literal["*"] | None:
     if not tags:
         return None
     return tuple(tags)
-
-
-def _splitList(value: str) -> list[str]:
-    """
-    Split a comma-separated list, honouring double quotes, dropping empty
-    elements.
-    """
-    elements: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for ch in value:
-        if ch == '"':
-            quoted = not quoted
-        if ch == "," and not quoted:
-            elements.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    elements.append("".join(current))
-    return [e.strip(" \t") for e in elements if e.strip(" \t")]
 
 
 def strongMatch(a: ETag, b: ETag) -> bool:
@@ -151,179 +113,6 @@ def weakMatch(a: ETag, b: ETag) -> bool:
     Weak comparison: the opaque parts are equal, whatever the C{W/}.
     """
     return a.opaque == b.opaque
-
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_LONG_DAYS = (
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-)
-#: Month abbreviations of HTTP dates (and of the Combined Log Format).
-MONTHS = (
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-)
-_TIME = r"(\d\d):(\d\d):(\d\d)"
-_MONTH = "(" + "|".join(MONTHS) + ")"
-_IMF = re.compile(
-    r"(?:" + "|".join(_DAYS) + r"), (\d\d) " + _MONTH + r" (\d{4}) " + _TIME + " GMT"
-)
-_RFC850 = re.compile(
-    r"(?:"
-    + "|".join(_LONG_DAYS)
-    + r"), (\d\d)-"
-    + _MONTH
-    + r"-(\d\d) "
-    + _TIME
-    + " GMT"
-)
-_ASCTIME = re.compile(
-    r"(?:" + "|".join(_DAYS) + r") " + _MONTH + r" ( \d|\d\d) " + _TIME + r" (\d{4})"
-)
-
-
-def _timestamp(
-    year: int, month: str, day: int, hour: int, minute: int, second: int
-) -> int | None:
-    if not (hour < 24 and minute < 60 and second < 61):
-        return None
-    monthNumber = MONTHS.index(month) + 1
-    if not 1 <= day <= calendar.monthrange(year, monthNumber)[1]:
-        return None
-    return calendar.timegm((year, monthNumber, day, hour, minute, min(second, 59)))
-
-
-def parseHTTPDate(value: str, now: float) -> int | None:
-    """
-    Parse an HTTP-date in any of the three formats a recipient must accept
-    (RFC 9110 section 5.6.7): IMF-fixdate, the obsolete RFC 850 form, and
-    asctime.
-
-    @param now: the current time, to place an RFC 850 two-digit year: one
-        that would be more than 50 years ahead is taken as the most recent
-        past year with those digits.
-    @return: seconds since the epoch, or L{None} if C{value} is not an
-        HTTP-date (so the caller ignores the field).
-    """
-    value = value.strip(" \t")
-    if m := _IMF.fullmatch(value):
-        day, month, year, hh, mm, ss = m.groups()
-        return _timestamp(int(year), month, int(day), int(hh), int(mm), int(ss))
-    if m := _RFC850.fullmatch(value):
-        day, month, yy, hh, mm, ss = m.groups()
-        thisYear = time.gmtime(now).tm_year
-        year = thisYear - thisYear % 100 + int(yy)
-        if year > thisYear + 50:
-            year -= 100
-        return _timestamp(year, month, int(day), int(hh), int(mm), int(ss))
-    if m := _ASCTIME.fullmatch(value):
-        month, day, hh, mm, ss, year = m.groups()
-        return _timestamp(int(year), month, int(day), int(hh), int(mm), int(ss))
-    return None
-
-
-def formatHTTPDate(seconds: float) -> str:
-    """
-    The IMF-fixdate form of a time, e.g. C{Sun, 06 Nov 1994 08:49:37 GMT}.
-    """
-    t = time.gmtime(seconds)
-    return (
-        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {MONTHS[t.tm_mon - 1]} "
-        f"{t.tm_year} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
-    )
-
-
-@dataclass(frozen=True, order=True)
-class ByteRange:
-    """
-    Bytes C{first} to C{last} of a representation, both included.
-    """
-
-    first: int
-    last: int
-
-    @property
-    def length(self) -> int:
-        return self.last - self.first + 1
-
-    def contentRange(self, size: int) -> bytes:
-        """
-        The C{Content-Range} value for this range of a C{size}-byte body.
-        """
-        return b"bytes %d-%d/%d" % (self.first, self.last, size)
-
-
-_RANGE_SPEC = re.compile(r"(\d*)[ \t]*-[ \t]*(\d*)")
-
-
-def parseRange(
-    value: str, size: int, maxRanges: int = MAX_RANGES
-) -> tuple[ByteRange, ...] | None:
-    """
-    Read a C{Range} field value for a C{size}-byte representation.
-
-    Satisfiable ranges are clipped to the representation, sorted, and
-    coalesced when they overlap or lie within a part header's size of each
-    other (RFC 9110 section 14.2 allows this regardless of their order);
-    the rest are dropped.
-
-    @return: L{None} when the field must be ignored (not C{bytes}, invalid
-        syntax, or more than C{maxRanges} ranges after coalescing), so the
-        whole representation is sent; an empty tuple when no range is
-        satisfiable (416); else the ranges to send (206).
-    """
-    unit, sep, specs = value.partition("=")
-    if not sep or unit.strip(" \t").lower() != "bytes":
-        return None
-    elements = _splitList(specs)
-    if not elements or len(elements) > _MAX_RANGE_SPECS:
-        return None
-    ranges: list[ByteRange] = []
-    for element in elements:
-        m = _RANGE_SPEC.fullmatch(element)
-        if m is None:
-            return None
-        first, last = m.groups()
-        if first:
-            start = int(first)
-            if last:
-                end = int(last)
-                if end < start:
-                    return None
-            else:
-                end = size - 1
-            if start < size:
-                ranges.append(ByteRange(start, min(end, size - 1)))
-        elif last:
-            suffix = int(last)
-            if suffix > 0 and size > 0:
-                ranges.append(ByteRange(max(size - suffix, 0), size - 1))
-        else:
-            return None
-    merged: list[ByteRange] = []
-    for r in sorted(ranges):
-        if merged and r.first <= merged[-1].last + 1 + _COALESCE_GAP:
-            merged[-1] = ByteRange(merged[-1].first, max(merged[-1].last, r.last))
-        else:
-            merged.append(r)
-    if len(merged) > maxRanges:
-        return None
-    return tuple(merged)
 
 
 @dataclass(frozen=True)
@@ -431,33 +220,3 @@ def decide(
     if not ranges:
         return Decision(416)
     return Decision(206, ranges)
-
-
-def multipartPieces(
-    ranges: tuple[ByteRange, ...], size: int, contentType: bytes, boundary: bytes
-) -> tuple[list[bytes | ByteRange], int]:
-    """
-    The body of a C{multipart/byteranges} response (RFC 9110 section
-    14.6), as literal pieces and ranges of the representation to copy.
-
-    @return: the pieces in order, and the total body length (for
-        C{Content-Length}).
-    """
-    pieces: list[bytes | ByteRange] = []
-    total = 0
-    for index, r in enumerate(ranges):
-        head = (
-            (b"\r\n" if index else b"")
-            + b"--"
-            + boundary
-            + b"\r\nContent-Type: "
-            + contentType
-            + b"\r\nContent-Range: "
-            + r.contentRange(size)
-            + b"\r\n\r\n"
-        )
-        pieces += [head, r]
-        total += len(head) + r.length
-    tail = b"\r\n--" + boundary + b"--\r\n"
-    pieces.append(tail)
-    return pieces, total + len(tail)

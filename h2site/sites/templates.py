@@ -20,8 +20,9 @@ from urllib.parse import quote
 
 import jinja2
 
-from .errors import ConfigError
-from .preload import findAssets, linkHeaderValues
+from h2site.errors import ConfigError
+from h2site.refs.html import findAssets
+from h2site.refs.links import linkHeaderValues
 
 __all__ = [
     "NOT_FOUND_TEMPLATE",
@@ -105,7 +106,7 @@ def staticURLFactory(
     fingerprinted: C{static_url('css/app.css')} gives
     C{/static/css/app.css?v=HASH}.  A query, not a hashed file name, so that
     relative C{url()} and C{import} references inside CSS and JavaScript
-    still resolve; see L{h2site.static} for the caching this earns.
+    still resolve; see L{h2site.web.static} for the caching this earns.
     """
 
     def staticURL(path: str) -> str:

@@ -23,7 +23,7 @@ from twisted.internet.ssl import AcceptableCiphers, CertificateOptions, TLSVersi
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from zope.interface import implementer
 
-from .errors import ConfigError
+from h2site.errors import ConfigError
 
 __all__ = [
     "ALPN_PROTOCOLS",
@@ -33,7 +33,9 @@ __all__ = [
     "ReloadableTLS",
     "certificateOptions",
     "fingerprint",
+    "isExpired",
     "loadKeyAndChain",
+    "utcNow",
 ]
 
 #: Chosen in this order: a browser that speaks HTTP/2 gets it.  A client

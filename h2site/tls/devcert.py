@@ -17,10 +17,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .errors import ConfigError
-from .tls import KeyAndChain, loadKeyAndChain
+from h2site.errors import ConfigError
+from h2site.tls.context import KeyAndChain, loadKeyAndChain
 
-__all__ = ["DEV_NAMES", "ensureDevCertificate", "stateDirectory"]
+__all__ = [
+    "CERT_NAME",
+    "DEV_NAMES",
+    "KEY_NAME",
+    "ensureDevCertificate",
+    "stateDirectory",
+]
 
 #: What the development certificate is valid for: this machine only.
 DEV_NAMES = ("localhost", "127.0.0.1", "::1")

@@ -6,7 +6,7 @@ own hands, so every TLS listener gets ALPN (C{h2}) and h2site's TLS policy.
 Twisted's own C{ssl:} parser builds a C{CertificateOptions} with no ALPN, so a
 browser would never be offered HTTP/2.  We therefore read C{ssl:} strings
 ourselves, listen on the equivalent C{tcp:} endpoint, and wrap the factory in
-TLS with L{h2site.tls.certificateOptions}.  Every other endpoint type (C{tcp:},
+TLS with L{h2site.tls.context.certificateOptions}.  Every other endpoint type (C{tcp:},
 C{unix:}, C{systemd:}, ...) is passed to Twisted unchanged.
 
 C{haproxy:} (a listener behind an L4 load balancer that sends a PROXY header
@@ -14,7 +14,7 @@ first) is taken apart the same way: the endpoint it wraps is read as above,
 so C{haproxy:ssl:...} gets h2site's TLS too, and the spec only remembers
 that connections start with a PROXY header.  The PROXY layer is put back
 around the listening endpoint, outside TLS, where every listener is opened
-(L{h2site.service.listenNow}), so worker processes adopting the sockets get
+(L{h2site.ops.listening.listenNow}), so worker processes adopting the sockets get
 it as well.
 """
 
@@ -24,14 +24,16 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .errors import ConfigError
-from .tls import KeyAndChain, loadKeyAndChain
+from h2site.errors import ConfigError
+from h2site.tls.context import KeyAndChain, loadKeyAndChain
 
 __all__ = [
     "WRAPPABLE",
     "ListenSpec",
+    "Signature",
     "TLSFiles",
     "escape",
+    "fileSignature",
     "parseListen",
     "splitDescription",
     "wrapInTLS",

@@ -32,11 +32,19 @@ from twisted.python.failure import Failure
 from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import implementer
 
-from .conditional import ByteRange, Conditions, Decision, decide, multipartPieces
-from .encoding import IDENTITY, chooseEncoding
-from .filestore import Body, Representation, Stamp, stampOf
+from h2site.files.representation import Body, Representation, Stamp, stampOf
+from h2site.semantics.conditional import Conditions, Decision, decide
+from h2site.semantics.negotiation import IDENTITY, chooseEncoding
+from h2site.semantics.ranges import ByteRange, multipartPieces
 
-__all__ = ["CHUNK_SIZE", "BodyProducer", "conditionsFrom", "respond", "streamFault"]
+__all__ = [
+    "CHUNK_SIZE",
+    "BodyProducer",
+    "conditionsFrom",
+    "headerValue",
+    "respond",
+    "streamFault",
+]
 
 _log = Logger(namespace="h2site.static")
 
@@ -381,7 +389,8 @@ def respond(
             p if isinstance(p, bytes) else data[p.first : p.last + 1] for p in pieces
         )
         # One write: h2site's HTTP/2 connection frames a long write itself,
-        # without copying it (see h2site.http2), as HTTP/1.1 sends it whole.
+        # without copying it (see h2site.http.h2), as HTTP/1.1 sends it
+        # whole.
         request.write(out)
         request.finish()
         return NOT_DONE_YET

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from twisted.web.http_headers import Headers
 
-from .errors import ConfigError
+from h2site.errors import ConfigError
 
 __all__ = [
     "DEFAULT_HSTS_MAX_AGE",

@@ -8,7 +8,7 @@ with validators, range requests, precompressed codings and a caching policy.
 Fingerprinted URLs: C{static_url('css/app.css')} in a template yields
 C{/static/css/app.css?v=HASH}, where C{HASH} starts the SHA-256 of the bytes
 sent; the file store gives the references inside stylesheets and modules
-the same form (L{h2site.fingerprint}).  A query rather than a hashed file
+the same form (L{h2site.files.fingerprint}).  A query rather than a hashed file
 name keeps the file's own URL, so a relative reference left as written
 still resolves.  A request whose C{v} is the file's current hash may be
 cached for a year as immutable (the URL changes whenever the bytes do); any
@@ -25,18 +25,11 @@ from twisted.python.failure import Failure
 from twisted.web import resource
 from twisted.web.server import NOT_DONE_YET, Request
 
-from .delivery import respond
-from .filestore import FileStore, StoredFile
-from .safepath import resolveStaticPath, safeSegments
+from h2site.files.safepath import safeSegments
+from h2site.files.store import FileStore, StoredFile
+from h2site.web.delivery import respond
 
-__all__ = [
-    "IMMUTABLE",
-    "REVALIDATE",
-    "StaticRoot",
-    "cacheControlFor",
-    "resolveStaticPath",
-    "safeSegments",
-]
+__all__ = ["IMMUTABLE", "REVALIDATE", "StaticRoot", "cacheControlFor"]
 
 _log = Logger(namespace="h2site.static")
 

@@ -1,0 +1,247 @@
+"""
+Assembling a server from a L{h2site.config.Config}: the site, its
+listeners, reload and signal handling, and with C{--workers} the
+supervisor.  Used by C{twistd h2site} (L{h2site.tap}) and by each worker
+process (L{h2site.worker}).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from twisted.application import service
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.threads import deferToThread
+from twisted.web import http
+
+from h2site.config import (
+    Config,
+    checkSiteDir,
+)
+from h2site.errors import ConfigError, StartupError
+from h2site.files.buildcache import BuildCache
+from h2site.files.store import FileStore, Limits, StoredFile
+from h2site.http.earlyhints import sendEarlyHints
+from h2site.ops.accesslog import AccessLog
+from h2site.ops.allocator import keepLargeBuffers
+from h2site.ops.control import ControlService
+from h2site.ops.listening import ListeningService
+from h2site.ops.redirecting import RedirectService, configuredPort
+from h2site.ops.sdnotify import Notifier
+from h2site.ops.supervisor import STOP_MARGIN, STOP_TIMEOUT, WorkerSupervisor
+from h2site.tls.endpoints import ListenSpec
+from h2site.web.headers import HeaderPolicy, buildHeaderPolicy
+from h2site.web.redirect import RedirectResource
+from h2site.web.root import SiteRoot, buildResource
+from h2site.web.site import H2Site
+
+__all__ = ["buildServer", "makeService"]
+
+
+def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
+    from twisted.internet import reactor
+
+    try:
+        endpoint: IStreamServerEndpoint = serverFromString(reactor, spec.plain)
+    except (IndexError, KeyError):
+        if spec.kind != "systemd":
+            raise
+        raise StartupError(
+            f"--port {spec.description!r}: systemd passed no such socket; "
+            f"systemd: endpoints work only under socket activation, which sets "
+            f"LISTEN_FDS and LISTEN_FDNAMES for this process"
+        ) from None
+    except Exception as e:
+        raise StartupError(
+            f"--port {spec.description!r} is not an endpoint Twisted knows: {e}"
+        ) from None
+    return endpoint
+
+
+def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
+    """
+    What builds the site: a new file store and resource tree, at start-up
+    and on each reload (then in a thread; the running tree serves until the
+    new one replaces it).
+    """
+
+    def runInThread(
+        work: Callable[[], StoredFile | None],
+    ) -> Deferred[StoredFile | None]:
+        return deferToThread(work)
+
+    cache = (
+        BuildCache(Path(config.compressionCache))
+        if config.compressionCache is not None
+        else None
+    )
+
+    def build() -> SiteRoot:
+        # The checks of start-up, again: a folder that went missing or was
+        # emptied (a deploy half done) must not replace the site with 404s.
+        checkSiteDir(config.siteDir)
+        store = FileStore(
+            os.path.join(config.siteDir, "static"),
+            config.staticLimits,
+            time.monotonic,
+            runInThread,
+            cache=cache,
+        )
+        return buildResource(
+            config.siteDir, reactor, store, config.preload, sendEarlyHints
+        )
+
+    return build
+
+
+def _headerPolicy(config: Config) -> HeaderPolicy:
+    return buildHeaderPolicy(config.hstsMaxAge, config.csp, config.extraHeaders)
+
+
+def buildServer(
+    config: Config,
+    listen: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
+    notifier: Notifier,
+    reactor: Any,
+    redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]] = (),
+) -> service.MultiService:
+    """
+    The serving part of h2site: render the site, build the C{Site}, listen
+    on C{listen}, and take reload and log signals.  Used by C{twistd h2site}
+    directly, and by each worker process under C{--workers}.
+
+    @param redirects: plain-HTTP listeners to redirect to HTTPS from this
+        process (none in workers: the supervisor answers those).
+    @raise StartupError: if a template fails to render.
+    """
+    keepLargeBuffers(os.environ)
+    build = _siteBuilder(config, reactor)
+    try:
+        root = build()
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat, reactor)
+    headers = _headerPolicy(config)
+    site = H2Site(
+        root,
+        accessLog.write,
+        config.healthPath,
+        headers,
+        limits=config.connectionLimits,
+    )
+    listening = ListeningService(listen, site, accessLog, config.shutdownTimeout)
+    control = ControlService(
+        site=site,
+        build=build,
+        tls=listening.tls,
+        accessLog=accessLog,
+        notifier=notifier,
+        reactor=reactor,
+    )
+    top = service.MultiService()
+    # Control first: it takes the signals before anything listens.
+    control.setServiceParent(top)
+    listening.setServiceParent(top)
+    if redirects:
+        _redirectService(
+            config, redirects, accessLog, listening.httpsPort
+        ).setServiceParent(top)
+    return top
+
+
+def _redirectService(
+    config: Config,
+    redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
+    accessLog: AccessLog,
+    listeningPort: Callable[[], int | None],
+    ownLog: bool = False,
+) -> RedirectService:
+    """
+    The C{--redirect} listeners, sending clients to C{--redirect-port}, else
+    the port the first TLS listener got, else the one it was given, else
+    443 (a Unix socket behind a proxy).
+
+    @param ownLog: open and close C{accessLog} with this service (when no
+        serving service in this process does).
+    """
+    configured = next(
+        (configuredPort(spec) for spec in config.listen if spec.tls is not None), None
+    )
+
+    def httpsPort() -> int:
+        return config.redirectPort or listeningPort() or configured or 443
+
+    site = H2Site(
+        RedirectResource(httpsPort),
+        accessLog.write,
+        config.healthPath,
+        _headerPolicy(config),
+        limits=config.connectionLimits,
+    )
+    return RedirectService(redirects, site, accessLog if ownLog else None)
+
+
+def makeService(config: Config, argv: Sequence[str]) -> service.IService:
+    """
+    Build h2site's service: one serving process, or with C{--workers N} a
+    supervisor that listens and runs N serving processes.
+
+    @param argv: the command line's h2site options, which workers are
+        started with.
+
+    @raise StartupError: if HTTP/2 support is missing, a template fails to
+        render, or an endpoint string cannot be parsed.
+    """
+    if not http.H2_ENABLED:
+        raise StartupError(
+            "HTTP/2 support is missing (the h2 package); "
+            "install it with: pip install 'twisted[http2]'"
+        )
+    from twisted.internet import reactor
+
+    listen = [(spec, _endpoint(spec)) for spec in config.listen]
+    redirects = [(spec, _endpoint(spec)) for spec in config.redirect]
+    if config.workers == 1:
+        return buildServer(config, listen, Notifier(os.environ), reactor, redirects)
+    try:
+        # Fail now, in one line, rather than in every worker.  Nothing is
+        # kept in memory (so nothing is compressed): only the templates and
+        # the fingerprints static_url() needs are checked.
+        buildResource(
+            config.siteDir,
+            reactor,
+            FileStore(
+                os.path.join(config.siteDir, "static"),
+                Limits(maxFileSize=0, maxTotalSize=0),
+                time.monotonic,
+                deferToThread,
+            ),
+            config.preload,
+        )
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    supervisor = WorkerSupervisor(
+        count=config.workers,
+        argv=argv,
+        listen=listen,
+        notifier=Notifier(os.environ),
+        reactor=reactor,
+        stopTimeout=max(STOP_TIMEOUT, config.shutdownTimeout + STOP_MARGIN),
+    )
+    if not redirects:
+        return supervisor
+    # Redirects are cheap: the supervisor answers them itself.
+    top = service.MultiService()
+    supervisor.setServiceParent(top)
+    accessLog = AccessLog(config.accessLog, config.accessLogFormat, reactor)
+    redirect = _redirectService(
+        config, redirects, accessLog, supervisor.httpsPort, ownLog=True
+    )
+    redirect.setServiceParent(top)
+    return top

@@ -1,0 +1,108 @@
+"""
+The resource tree of a template site (pages at their paths, files under
+C{/static/}), and building it from the site folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.web import resource
+from twisted.web.server import Request
+
+from h2site.files.store import FileStore
+from h2site.preload.files import StaticAssetFiles
+from h2site.preload.graph import AssetGraph
+from h2site.preload.policy import (
+    PreloadSettings,
+)
+from h2site.refs.links import linkHeaderValues
+from h2site.sites.templates import RenderedPage, renderPages, staticURLFactory
+from h2site.web.pages import DEFAULT_NOT_FOUND, PageResource, SendEarlyHints
+from h2site.web.static import StaticRoot
+
+__all__ = ["SiteRoot", "buildResource"]
+
+
+class SiteRoot(resource.Resource):
+    """
+    The root: C{/static/...} goes to the files, every other path is looked
+    up among the rendered pages as a whole.
+    """
+
+    def __init__(
+        self,
+        pages: Mapping[str, resource.Resource],
+        static: resource.Resource,
+        notFound: resource.Resource,
+    ) -> None:
+        super().__init__()
+        self._pages = pages
+        self._static = static
+        self._notFound = notFound
+
+    def getChildWithDefault(self, name: bytes, request: Request) -> resource.Resource:
+        if name == b"static":
+            return self._static
+        segments = [name, *(request.postpath or [])]
+        request.prepath = [*(request.prepath or []), *(request.postpath or [])]
+        request.postpath = []
+        path = "/" + "/".join(s.decode("utf-8", "replace") for s in segments)
+        return self._pages.get(path, self._notFound)
+
+    def render(self, request: Request) -> bytes:
+        # Reached only for an empty path, which HTTP does not allow.
+        return self._notFound.render(request)  # type: ignore[no-any-return]
+
+
+def _noLinks(html: str, url: str) -> Sequence[str]:
+    return ()
+
+
+def buildResource(
+    siteDir: str,
+    clock: IReactorTime,
+    store: FileStore,
+    preload: PreloadSettings | None = None,
+    sendEarlyHints: SendEarlyHints | None = None,
+) -> SiteRoot:
+    """
+    Index the static files, render the site in C{siteDir}, work out each
+    page's assets (reading the static files they reference, once), and
+    build its resource tree.
+
+    @param store: the (empty) index of C{siteDir}'s static folder; built
+        here, before the pages, whose C{static_url()} reads it.
+    @param preload: what pages announce; the defaults when L{None}.
+    @param sendEarlyHints: sends C{103} responses, where the settings allow.
+    @raise h2site.errors.ConfigError: if a template fails to render.
+    """
+    if preload is None:
+        preload = PreloadSettings()
+    store.build()
+    staticDir = os.path.join(siteDir, "static")
+    hasStatic = os.path.isdir(staticDir)
+    # After the store: discovery reads the bytes it sends, references
+    # fingerprinted.
+    graph = AssetGraph(StaticAssetFiles(store), preload.limits)
+
+    def findLinks(html: str, url: str) -> Sequence[str]:
+        return linkHeaderValues(graph.assets(html, url)[0])
+
+    pages, notFoundPage = renderPages(
+        os.path.join(siteDir, "templates"),
+        staticURLFactory(staticDir if hasStatic else None, version=store.version),
+        findLinks if preload.enabled else _noLinks,
+    )
+
+    def page(rendered: RenderedPage, code: int = 200) -> PageResource:
+        return PageResource(rendered, clock, code, preload.earlyHints, sendEarlyHints)
+
+    notFound = page(notFoundPage or DEFAULT_NOT_FOUND, code=404)
+    return SiteRoot(
+        {url: page(rendered) for url, rendered in pages.items()},
+        StaticRoot(store, notFound, clock),
+        notFound,
+    )
