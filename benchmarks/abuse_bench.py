@@ -53,10 +53,12 @@ from tests.helpers import (  # noqa: E402
     Certificates,
     Server,
     copySite,
+    cpuSeconds,
     makeCertificates,
+    rssBytes,
     testEnvironment,
+    waitIdle,
 )
-from tests.test_http2_end_to_end import cpuSeconds, rssBytes, waitIdle  # noqa: E402
 
 _MIB = 1024 * 1024
 

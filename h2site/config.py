@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tap -*-
+# -*- test-case-name: tests.unit.test_config -*-
 """
 The configuration: one frozen value built from the command line, checked
 completely before anything starts, and passed down explicitly.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.test_tap -*-
 """
 Assembling a server from a L{h2site.config.Config}: the site, its
 listeners, reload and signal handling, and with C{--workers} the

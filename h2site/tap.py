@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tap -*-
+# -*- test-case-name: tests.unit.test_tap -*-
 """
 C{twistd h2site}: the options, and C{makeService}, which only wires.
 """

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.integration.test_workers -*-
 """
 One worker process of C{--workers N}: it parses the same options as the
 supervisor, adopts the listening sockets it inherits, and serves until

@@ -63,6 +63,9 @@ CA_KEY_USAGE = x509.KeyUsage(
 #: How long a server may take to start; generous for a loaded CI machine.
 START_TIMEOUT = 60.0
 
+#: Every other wait on a server has this deadline.
+TIMEOUT = 30.0
+
 #: C{twistd} run by this interpreter (there is no C{python -m} form of it).
 _TWISTD = "from twisted.scripts.twistd import run; run()"
 
@@ -536,3 +539,39 @@ def startSocketActivated(
         response = client.get(f"https://localhost:{port}/")
     assert (response.http_version, response.status_code) == ("HTTP/2", 200), response
     return server, port
+
+
+def cpuSeconds(pid: int) -> float:
+    """
+    CPU time (user + system) a process has used, from C{/proc}.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rssBytes(pid: int) -> int:
+    """
+    A process's resident memory, from C{/proc}.
+    """
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def waitIdle(pid: int, quiet: float = 0.5, timeout: float = TIMEOUT) -> None:
+    """
+    Wait until a process has used no CPU for C{quiet} seconds (it has done
+    all the work it was given), within C{timeout}.
+    """
+    deadline = time.monotonic() + timeout
+    last = cpuSeconds(pid)
+    since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = cpuSeconds(pid)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+    raise AssertionError("the server never went idle")

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_buildcache -*-
+# -*- test-case-name: tests.unit.files.test_buildcache -*-
 """
 A disk cache of what building the file store costs most, so it is paid once
 per file content, not at every start, reload and worker:

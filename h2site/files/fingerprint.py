@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_fingerprint -*-
+# -*- test-case-name: tests.unit.files.test_fingerprint -*-
 """
 Fingerprint the references inside stylesheets and modules, so everything a
 page pulls in is requested by a URL that may be cached as immutable.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.files.test_store -*-
 """
 What h2site sends for a page or a static file: a L{Representation} in
 one or more codings (L{Body}), each with its validators and the headers

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_static -*-
+# -*- test-case-name: tests.unit.files.test_safepath -*-
 """
 The path safety rules for C{/static/}, apart from serving so the file store
 (which indexes by the same rules) and the resource can share them: no

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_filestore -*-
+# -*- test-case-name: tests.unit.files.test_store -*-
 """
 The file store: every static file indexed once, at start-up, so a request
 costs a dictionary look-up, not a C{stat}, an C{open} and a read.

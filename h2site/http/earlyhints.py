@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_hints -*-
+# -*- test-case-name: tests.unit.http.test_earlyhints -*-
 """
 103 Early Hints: tell the browser which assets to fetch while the final
 response is still being prepared (RFC 8297).

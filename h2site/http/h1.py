@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.http.test_h1 -*-
 """
 h2site's HTTP/1.1 channel: Twisted's, with the limits a public server
 needs, graceful shutdown and informational responses.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.http.test_limits -*-
 """
 Every limit of an HTTP connection (L{ConnectionLimits}), and the token
 buckets that meter what a client may do for nothing.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.http.test_messages -*-
 """
 What both protocols share about requests they answer themselves: which
 C{Host} values are hosts, the reasons of the statuses the protocol layer

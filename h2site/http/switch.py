@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.http.test_switch -*-
 """
 The protocol a connection speaks, chosen by ALPN (HTTP/1.1 or HTTP/2),
 and the pool of open connections a shutdown closes.

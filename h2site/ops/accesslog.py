@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_accesslog -*-
+# -*- test-case-name: tests.unit.ops.test_accesslog -*-
 """
 The access log: one line per response, in the Combined Log Format, which
 every log analyser (goaccess, awstats, fail2ban) reads, or as JSON lines.

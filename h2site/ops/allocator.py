@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_allocator -*-
+# -*- test-case-name: tests.unit.ops.test_allocator -*-
 """
 Keep the large buffers of a serving process in the heap.
 

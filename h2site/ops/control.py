@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_control -*-
+# -*- test-case-name: tests.integration.test_operations -*-
 """
 Operator control of a running server: reload on SIGHUP, access-log reopen on
 SIGUSR1, certificates reloaded when their files change, and systemd told

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tap -*-
+# -*- test-case-name: tests.unit.ops.test_listening -*-
 """
 The service that listens: it turns each endpoint into a listening port, with
 TLS where asked, and turns every way listening can fail into one clear line.

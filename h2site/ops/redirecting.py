@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.integration.test_static_delivery -*-
 """
 The C{--redirect} listeners: plain-HTTP endpoints whose every request is
 answered with a redirect to HTTPS.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sdnotify -*-
+# -*- test-case-name: tests.unit.ops.test_sdnotify -*-
 """
 The systemd notification protocol (C{sd_notify}), which Twisted lacks: tell
 systemd when h2site is ready, reloading, stopping, and still alive.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_workers -*-
+# -*- test-case-name: tests.unit.ops.test_supervisor -*-
 """
 C{--workers N}: one supervising process listens, N serving processes accept.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_assetfiles -*-
+# -*- test-case-name: tests.unit.preload.test_files -*-
 """
 Read the files behind asset URLs from the site's file store, for discovery
 at start-up.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_assetgraph -*-
+# -*- test-case-name: tests.unit.preload.test_graph -*-
 """
 Follow a page's assets into the assets they pull in (stylesheets into
 imported stylesheets, fonts and images; modules into the modules they

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_hintpolicy -*-
+# -*- test-case-name: tests.unit.preload.test_policy -*-
 """
 When a page response announces its assets: the C{Link} header always (with
 preload on), and a C{103 Early Hints} response first for navigations over

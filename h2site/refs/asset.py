@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.refs.test_html -*-
 """
 What the reference finders report: one asset a page, stylesheet or module
 needs, as a C{Link} preload would announce it.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cssrefs -*-
+# -*- test-case-name: tests.unit.refs.test_css -*-
 """
 Find what a stylesheet makes the browser fetch: the stylesheets it
 C{@import}s, the web fonts its C{@font-face} rules name, and the images its

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_preload -*-
+# -*- test-case-name: tests.unit.refs.test_html -*-
 """Find the same-origin assets a rendered page needs so they can be announced early."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_jsimports -*-
+# -*- test-case-name: tests.unit.refs.test_js -*-
 """
 Find the static imports of an ECMAScript module, so the modules it pulls in
 can be announced with C{rel=modulepreload} before the browser has fetched

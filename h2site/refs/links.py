@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.refs.test_links -*-
 """
 Formatting RFC 8288 C{Link} header values for assets: always printable
 ASCII, so nothing an asset holds can end the header line.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.refs.test_urls -*-
 """
 Resolving a reference against the URL of the file it is in, exactly as a
 browser does (WHATWG URL), within one made-up origin.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_conditional -*-
+# -*- test-case-name: tests.unit.semantics.test_conditional -*-
 """
 Conditional and range requests (RFC 9110 sections 13 and 14), as pure
 functions of the request's header values and the representation's

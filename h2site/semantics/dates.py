@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.semantics.test_conditional -*-
 """
 HTTP dates (RFC 9110 section 5.6.7): reading all three forms a client may
 send, and writing the one a server sends.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.semantics.test_conditional -*-
 """
 Field values that are lists (RFC 9110 section 5.6.1): split on commas
 outside quoted strings.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_static -*-
+# -*- test-case-name: tests.unit.semantics.test_mediatypes -*-
 """
 File name to C{Content-Type}, from h2site's own table.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_encoding -*-
+# -*- test-case-name: tests.unit.semantics.test_negotiation -*-
 """
 C{Accept-Encoding} negotiation (RFC 9110 section 12.5.3), as a pure
 function, so every q-value rule is tested without a server.

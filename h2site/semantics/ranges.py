@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.semantics.test_conditional -*-
 """
 Byte ranges (RFC 9110 section 14): reading a C{Range} header into the
 ranges worth sending, and the pieces of a multipart/byteranges body.

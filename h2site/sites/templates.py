@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pages -*-
+# -*- test-case-name: tests.unit.sites.test_templates -*-
 """
 Render the site's Jinja2 templates, once, at start-up.
 

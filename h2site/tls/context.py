@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tls -*-
+# -*- test-case-name: tests.unit.tls.test_context -*-
 """
 Certificates and TLS policy: one place decides what h2site offers on the wire.
 """

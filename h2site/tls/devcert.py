@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_devcert -*-
+# -*- test-case-name: tests.unit.tls.test_devcert -*-
 """
 The self-signed development certificate that lets C{twistd -n h2site} serve
 HTTPS on a fresh machine with no certificate of the user's own.

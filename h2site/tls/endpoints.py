@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_endpoints -*-
+# -*- test-case-name: tests.unit.tls.test_endpoints -*-
 """
 Endpoint strings: read the user's C{--port} values and take TLS into h2site's
 own hands, so every TLS listener gets ALPN (C{h2}) and h2site's TLS policy.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_delivery -*-
+# -*- test-case-name: tests.unit.web.test_delivery -*-
 """
 Sending a L{Representation}: content negotiation, conditional and range
 requests decided by the pure functions, then the bytes.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_headers -*-
+# -*- test-case-name: tests.unit.web.test_headers -*-
 """
 The headers every response carries: the security headers browsers act on,
 and the operator's own (C{--header}).

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.integration.test_operations -*-
 """
 The health check a load balancer polls.
 """

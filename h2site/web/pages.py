@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.web.test_pages -*-
 """
 A page as a resource: its rendered bytes sent with validators, encodings
 and its C{Link} header, after a C{103 Early Hints} when a browser navigates

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_redirect -*-
+# -*- test-case-name: tests.unit.web.test_redirect -*-
 """
 The plain-HTTP listener of C{--redirect}: every request is sent, with a 308,
 to the same host and path over HTTPS.

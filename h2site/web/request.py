@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.ops.test_accesslog -*-
 """
 The request every connection makes: a C{twisted.web} request that knows
 when it began and is logged even when it never finishes.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.web.test_root -*-
 """
 The resource tree of a template site (pages at their paths, files under
 C{/static/}), and building it from the site folder.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_site -*-
+# -*- test-case-name: tests.unit.web.test_pages -*-
 """
 The resource tree (pages at their paths, files under C{/static/}) and the
 C{Site} that serves it.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_static -*-
+# -*- test-case-name: tests.unit.files.test_safepath -*-
 """
 Static files under C{/static/}, with the safety rules C{twisted.web.static.File}
 lacks (no directory listings, no dotfiles, no symlinks out of the root, no

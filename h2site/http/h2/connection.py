@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_http2 -*-
+# -*- test-case-name: tests.unit.http.h2.test_connection -*-
 """
 h2site's HTTP connection layer: its own HTTP/2 connection, and graceful
 shutdown for every connection, HTTP/2 or HTTP/1.1.

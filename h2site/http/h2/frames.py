@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.http.h2.test_frames -*-
 """
 HTTP/2 frames as h2site reads and writes them: the frame header and flags
 it frames itself, C{h2}'s frame buffer with the limits it lacks, and HPACK

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.http.h2.test_connection -*-
 """
 One HTTP/2 stream as a request sees it: the request's channel.
 """

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.http.h2.test_validation -*-
 """
 Checking a request's header fields as RFC 9113 (sections 8.2 and 8.3)
 requires, in one pass.

@@ -1,7 +1,7 @@
 """
 Tests for L{h2site.web.delivery}: responses built from a representation, and the
 streaming producer, against an in-memory request (the end-to-end tests in
-L{tests.test_static_delivery} cover the real server).
+L{tests.integration.test_static_delivery} cover the real server).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ with Debian 12's Go packages, in GOPATH mode (no module downloads)::
         /tmp/h2spec/src/github.com/summerwind/h2spec
     GO111MODULE=off GOPATH=/tmp/h2spec:/usr/share/gocode \\
         go build -o /tmp/h2spec/h2spec github.com/summerwind/h2spec/cmd/h2spec
-    H2SPEC=/tmp/h2spec/h2spec python -m twisted.trial tests.test_h2spec
+    H2SPEC=/tmp/h2spec/h2spec python -m twisted.trial tests.integration.test_h2spec
 """
 
 from __future__ import annotations

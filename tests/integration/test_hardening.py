@@ -25,8 +25,8 @@ from pathlib import Path
 from h2.errors import ErrorCodes
 from hyperframe.frame import DataFrame, GoAwayFrame, RstStreamFrame
 
-from tests.helpers import requireTool
-from tests.test_http2_end_to_end import TIMEOUT, ServerTestCase, waitIdle
+from tests.helpers import TIMEOUT, requireTool, waitIdle
+from tests.integration.test_http2 import ServerTestCase
 
 #: A static file held in memory (under --static-memory-file), so a response
 #: is written whole the moment its request is processed.

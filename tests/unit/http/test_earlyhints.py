@@ -1,21 +1,120 @@
 """
-Tests for L{h2site.http.earlyhints}: 103 Early Hints over h2site's HTTP/2 and HTTP/1.1
-connections (in memory, through the real C{Site}; see L{tests.test_http2}).
+Tests for L{h2site.http.earlyhints}: 103 Early Hints over h2site's HTTP/2 and
+HTTP/1.1 connections (in memory, through the real C{Site}; see
+L{tests.harness}), and the channels' C{writeInformational} it uses.
 """
 
 from __future__ import annotations
 
-from h2.events import InformationalResponseReceived, ResponseReceived
+from h2.events import (
+    InformationalResponseReceived,
+    ResponseReceived,
+)
+from h2.settings import SettingCodes
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
 
 from h2site.http.earlyhints import sendEarlyHints
-from tests.test_http2 import Harness, headerEvents
+from tests.harness import Harness, channelOf, headerEvents
 
 _LINKS: list[str | bytes] = [
     "</static/app.css>; rel=preload; as=style",
     b"</static/main.mjs>; rel=modulepreload",
 ]
+
+
+class EarlyHintsChannelTests(SynchronousTestCase):
+    """
+    The channels' C{writeInformational}, which L{h2site.http.earlyhints} uses.
+    """
+
+    def test_http2(self) -> None:
+        """
+        Over HTTP/2 a 103 is a HEADERS frame before the response's.
+        """
+        h = Harness()
+        streamID = h.request("/slow")
+        request = h.slow.waiting[0]
+        self.assertTrue(
+            channelOf(request).writeInformational(103, [(b"link", b"</a>")])
+        )
+        request.write(b"x")
+        request.finish()
+        h.clock.advance(0)
+        events = headerEvents(h)
+        self.assertEqual(
+            [(type(e), dict(e.headers).get(b"link")) for e in events],
+            [(InformationalResponseReceived, b"</a>"), (ResponseReceived, None)],
+        )
+        self.assertEqual(events[0].stream_id, streamID)
+
+    def test_http2SameTurn(self) -> None:
+        """
+        A 103 and a final response written in the same turn go out in that
+        order, in one write; so do a 103 too large for one frame (framed by
+        C{h2}, with CONTINUATION) and its response.
+        """
+        for link in (b"</a>", b"</" + b"a" * 40000 + b">"):
+            h = Harness(settings={SettingCodes.MAX_HEADER_LIST_SIZE: 1 << 20})
+            streamID = h.request("/slow")
+            request = h.slow.waiting[0]
+            before = h.transport.writes
+            self.assertTrue(
+                channelOf(request).writeInformational(103, [(b"link", link)])
+            )
+            request.write(b"x")
+            request.finish()
+            h.clock.advance(0)
+            self.assertEqual(h.transport.writes - before, 1)
+            events = headerEvents(h)
+            self.assertEqual(
+                [(type(e), e.stream_id, dict(e.headers).get(b"link")) for e in events],
+                [
+                    (InformationalResponseReceived, streamID, link),
+                    (ResponseReceived, streamID, None),
+                ],
+            )
+
+    def test_http2TooLate(self) -> None:
+        """
+        Once the final headers are written, no 103 can be sent.
+        """
+        h = Harness()
+        h.request("/slow")
+        request = h.slow.waiting[0]
+        request.write(b"x")
+        self.assertFalse(
+            channelOf(request).writeInformational(103, [(b"link", b"<a>")])
+        )
+
+    def test_http11(self) -> None:
+        """
+        Over HTTP/1.1 a 103 is written before the response.
+        """
+        h = Harness(protocol=None)
+        h.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        request = h.slow.waiting[0]
+        self.assertTrue(
+            channelOf(request).writeInformational(103, [(b"link", b"</a>")])
+        )
+        request.finish()
+        self.assertTrue(
+            h.transport.value().startswith(
+                b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\n"
+            )
+        )
+
+    def test_http10(self) -> None:
+        """
+        HTTP/1.0 has no informational responses.
+        """
+        h = Harness(protocol=None)
+        h.send(b"GET /slow HTTP/1.0\r\nHost: x\r\n\r\n")
+        request = h.slow.waiting[0]
+        self.assertFalse(
+            channelOf(request).writeInformational(103, [(b"link", b"<a>")])
+        )
+        self.assertEqual(h.transport.value(), b"")
 
 
 class HTTP2Tests(SynchronousTestCase):

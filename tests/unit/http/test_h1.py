@@ -2,85 +2,16 @@
 Unit tests of h2site's HTTP/1.1 channel (L{h2site.http.h2.connection.HTTP11Channel}) and
 the TLS handshake deadline of its protocol switch: the limits a public
 server needs, driven in memory through h2site's real C{Site} with a fake
-clock.  L{tests.test_hardening} does the same against the real server.
+clock.  L{tests.integration.test_hardening} does the same against the real server.
 """
 
 from __future__ import annotations
 
-import re
-
-from twisted.internet.interfaces import ISSLTransport
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
 
 from h2site.http.limits import ConnectionLimits
-from h2site.http.messages import describePeer, validHost
-from tests.test_http2 import Harness, Transport
-
-
-def statuses(data: bytes) -> list[int]:
-    """
-    The status of every response in C{data}, in order.
-    """
-    return [int(code) for code in re.findall(rb"HTTP/1\.[01] (\d{3}) ", data)]
-
-
-@implementer(ISSLTransport)
-class TLSTransport(Transport):
-    """
-    A transport that is TLS: the protocol is connected before the
-    handshake, and told when it is done.
-    """
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        pass
-
-    def getTcpNoDelay(self) -> bool:
-        return True
-
-    def setTcpKeepAlive(self, enabled: bool) -> None:
-        pass
-
-    def getTcpKeepAlive(self) -> bool:
-        return False
-
-    def loseWriteConnection(self) -> None:
-        pass
-
-    def getPeerCertificate(self) -> None:
-        return None
-
-
-class FullTransport(Transport):
-    """
-    A transport whose buffer is full once it holds more than C{limit} bytes:
-    it then pauses its producer, as Twisted's TCP transport does, until the
-    test drains it.
-    """
-
-    limit = 64 * 1024
-
-    def write(self, data: bytes) -> None:
-        super().write(data)
-        if len(self.value()) > self.limit and self.producer is not None:
-            self.producer.pauseProducing()
-
-    def drain(self) -> bytes:
-        """
-        The client reads everything: empty the buffer, resume the producer.
-        """
-        data: bytes = self.value()
-        self.clear()
-        if self.producer is not None:
-            self.producer.resumeProducing()
-        return data
-
-
-def pipelineHarness(limits: ConnectionLimits | None = None) -> Harness:
-    """
-    An HTTP/1.1 harness whose transport fills up like a socket's buffer.
-    """
-    return Harness(limits, protocol=None, transport=FullTransport(None))
+from h2site.http.messages import validHost
+from tests.harness import FullTransport, Harness, pipelineHarness, statuses
 
 
 class PipeliningTests(SynchronousTestCase):
@@ -332,55 +263,3 @@ class HeadDeadlineTests(SynchronousTestCase):
         self.assertFalse(h.transport.disconnecting)
         h.clock.advance(1)
         self.assertEqual(statuses(h.transport.value()), [200, 408])
-
-
-class HandshakeDeadlineTests(SynchronousTestCase):
-    """
-    A TLS connection must complete its handshake within the header timeout:
-    handshake bytes never reach the HTTP channel, so no other timer would
-    close it.
-    """
-
-    def connect(self) -> Harness:
-        return Harness(
-            ConnectionLimits(headerTimeout=20),
-            protocol=None,
-            transport=TLSTransport(None),
-        )
-
-    def test_unfinishedHandshake(self) -> None:
-        """
-        Cut off at 20 s.
-        """
-        h = self.connect()
-        h.clock.advance(19)
-        self.assertFalse(h.transport.aborted)
-        h.clock.advance(1)
-        self.assertTrue(h.transport.aborted)
-
-    def test_finishedHandshake(self) -> None:
-        """
-        Once the handshake is done, the deadline is gone.
-        """
-        h = self.connect()
-        h.clock.advance(10)
-        h.protocol.handshakeCompleted()
-        h.clock.advance(30)
-        self.assertFalse(h.transport.aborted)
-
-
-class DescribePeerTests(SynchronousTestCase):
-    def test_addresses(self) -> None:
-        """
-        Addresses read as host and port, IPv6 in brackets.
-        """
-        from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
-
-        self.assertEqual(
-            describePeer(IPv4Address("TCP", "192.0.2.7", 50122)), "192.0.2.7:50122"
-        )
-        self.assertEqual(
-            describePeer(IPv6Address("TCP", "2001:db8::1", 50122)),
-            "[2001:db8::1]:50122",
-        )
-        self.assertIn("UNIXAddress", describePeer(UNIXAddress(None)))

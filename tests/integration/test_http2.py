@@ -37,13 +37,20 @@ from hyperframe.frame import (
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.h2client import RawClient, dataBytes, requestHeaders
-from tests.helpers import Server, makeSite, sharedCertificates, startServer
+from tests.helpers import (
+    TIMEOUT,
+    Server,
+    cpuSeconds,
+    makeSite,
+    rssBytes,
+    sharedCertificates,
+    startServer,
+    waitIdle,
+)
 
 #: The large file: 10 MiB that nothing can compress.
 BIG = 10 * 1024 * 1024
 
-#: Every wait on the server has this deadline.
-TIMEOUT = 30.0
 
 _MAX_WINDOW = 2**31 - 1
 
@@ -51,42 +58,6 @@ _MAX_WINDOW = 2**31 - 1
 @cache
 def _bigFile() -> bytes:
     return os.urandom(BIG)
-
-
-def cpuSeconds(pid: int) -> float:
-    """
-    CPU time (user + system) a process has used, from C{/proc}.
-    """
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rssBytes(pid: int) -> int:
-    """
-    A process's resident memory, from C{/proc}.
-    """
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
-def waitIdle(pid: int, quiet: float = 0.5, timeout: float = TIMEOUT) -> None:
-    """
-    Wait until a process has used no CPU for C{quiet} seconds (it has done
-    all the work it was given), within C{timeout}.
-    """
-    deadline = time.monotonic() + timeout
-    last = cpuSeconds(pid)
-    since = time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        now = cpuSeconds(pid)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return
-    raise AssertionError("the server never went idle")
 
 
 class ServerTestCase(SynchronousTestCase):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_allocator -*-
+# -*- test-case-name: tests.unit.ops.test_allocator -*-
 """
 Tests for L{h2site.ops.allocator}.
 """
