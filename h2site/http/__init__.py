@@ -1,0 +1,12 @@
+"""
+The HTTP protocol layer: connections, not sites.
+
+HTTP/1.1 (L{h1}), HTTP/2 (L{h2}, on the C{h2} library), the ALPN switch
+between them and the pool a shutdown closes (L{switch}), every limit of a
+connection (L{limits}), what both protocols answer by themselves
+(L{messages}), and sending a C{103 Early Hints} (L{earlyhints}).  Requests
+leave this layer as ordinary C{twisted.web} requests.
+
+It imports nothing else from h2site, and it is the only package that may
+touch Twisted's private HTTP internals (and C{h2}'s).
+"""
