@@ -283,7 +283,7 @@ def responses(events: list[Any]) -> dict[int, dict[str, Any]]:
     return result
 
 
-_SMALL = ConnectionLimits(
+SMALL_LIMITS = ConnectionLimits(
     frameBudget=20,
     frameBudgetRate=1.0,
     resetBudget=10,

@@ -4,9 +4,12 @@ The HTTP protocol layer: connections, not sites.
 HTTP/1.1 (L{h1}), HTTP/2 (L{h2}, on the C{h2} library), the ALPN switch
 between them and the pool a shutdown closes (L{switch}), every limit of a
 connection (L{limits}), what both protocols answer by themselves
-(L{messages}), and sending a C{103 Early Hints} (L{earlyhints}).  Requests
-leave this layer as ordinary C{twisted.web} requests.
+(L{messages}), and sending a C{103 Early Hints} (L{earlyhints}) through the
+channel capability it needs (L{interfaces}).  Requests leave this layer as
+ordinary C{twisted.web} requests.
 
 It imports nothing else from h2site, and it is the only package that may
-touch Twisted's private HTTP internals (and C{h2}'s).
+touch Twisted's private HTTP internals (and C{h2}'s, C{hpack}'s): each one
+it uses is guarded by L{tests.unit.http.test_internals}, which fails
+naming it when an upgrade changes it.
 """

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from h2site.http.interfaces import IInformationalChannel
+
 __all__ = ["sendEarlyHints"]
 
 _FORBIDDEN = (b"\r", b"\n", b"\x00")
@@ -42,7 +44,7 @@ def sendEarlyHints(request: Any, links: Sequence[str | bytes]) -> bool:
      - It sends nothing and returns L{False} to HTTP/1.0 clients (1xx
        responses do not exist there), once the final headers are written,
        after the client has gone, when C{links} is empty, and on channels
-       that cannot send informational responses (Twisted's own HTTP/2, or a
+       that do not provide L{IInformationalChannel} (Twisted's own, or a
        test's C{DummyRequest}).
      - It may be called more than once; each call is one more 103.
      - Clients may ignore a 103 (and some proxies drop them), so the final
@@ -66,7 +68,7 @@ def sendEarlyHints(request: Any, links: Sequence[str | bytes]) -> bool:
     if getattr(request, "clientproto", None) not in (b"HTTP/1.1", b"HTTP/2"):
         return False
     # A request's channel is None once its client has gone.
-    send = getattr(getattr(request, "channel", None), "writeInformational", None)
-    if send is None:
+    channel = getattr(request, "channel", None)
+    if not IInformationalChannel.providedBy(channel):
         return False
-    return bool(send(103, [(b"link", value) for value in values]))
+    return bool(channel.writeInformational(103, [(b"link", value) for value in values]))

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.http.test_h1 -*-
+# -*- test-case-name: tests.unit.http.test_h1,tests.unit.http.test_internals -*-
 """
 h2site's HTTP/1.1 channel: Twisted's, with the limits a public server
 needs, graceful shutdown and informational responses.
@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from twisted.web import http
 from zope.interface import implementer
 
+from h2site.http.interfaces import IInformationalChannel
 from h2site.http.limits import ConnectionLimits
 from h2site.http.messages import REASONS, describePeer, logRefused, validHost
 
@@ -29,7 +30,7 @@ __all__ = ["HTTP11Channel"]
 _log = Logger(namespace="h2site.http")
 
 
-@implementer(IPushProducer)
+@implementer(IPushProducer, IInformationalChannel)
 class HTTP11Channel(http.HTTPChannel):
     """
     Twisted's HTTP/1.1 channel, with the limits a public server needs, plus

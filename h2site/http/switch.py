@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.http.test_switch -*-
+# -*- test-case-name: tests.unit.http.test_switch,tests.unit.http.test_internals -*-
 """
 The protocol a connection speaks, chosen by ALPN (HTTP/1.1 or HTTP/2),
 and the pool of open connections a shutdown closes.

@@ -1,14 +1,15 @@
-# -*- test-case-name: tests.unit.http.h2.test_frames -*-
+# -*- test-case-name: tests.unit.http.h2.test_frames,tests.unit.http.test_internals -*-
 """
-HTTP/2 frames as h2site reads and writes them: the frame header and flags
-it frames itself, C{h2}'s frame buffer with the limits it lacks, and HPACK
-encoding of response fields without the dynamic table.
+HTTP/2 frames as h2site reads and writes them: C{h2}'s frame buffer with
+the limits it lacks, the frames h2site builds without C{h2} (the frame
+header and flags, HEADERS, GOAWAY), HPACK encoding of response fields
+without the dynamic table, and how a pass's frames reach the transport.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from h2.exceptions import DenialOfServiceError, FrameTooLargeError
 from h2.frame_buffer import FrameBuffer
@@ -27,7 +28,6 @@ __all__ = [
     "HEADERS",
     "MAX_DATA_FRAME",
     "RST_STREAM",
-    "SMALL_FRAME",
     "WINDOW_UPDATE",
     "WRITE_PIECE",
     "Calm",
@@ -35,12 +35,9 @@ __all__ = [
     "HeaderBlockTooLarge",
     "LimitedFrameBuffer",
     "goAway",
+    "headersFrame",
+    "writeInPieces",
 ]
-
-#: A DATA frame smaller than this that leaves data waiting was cut short by a
-#: tiny flow-control window: the peer makes us pay a frame per few bytes.
-SMALL_FRAME = 1024
-
 
 #: The 9-byte frame header: 24-bit length (as 8 + 16 bits), type, flags,
 #: stream identifier.
@@ -245,3 +242,41 @@ def goAway(lastStreamID: int, errorCode: int) -> bytes:
     frame.last_stream_id = lastStreamID
     frame.error_code = errorCode
     return frame.serialize()
+
+
+def headersFrame(streamID: int, block: bytes, flags: int = END_HEADERS) -> bytes:
+    """
+    A HEADERS frame carrying a whole header block (one no larger than the
+    peer's frame size), framed without C{h2}, whose stream state takes no
+    notice of an informational response or of a refusal sent as the
+    connection ends.
+    """
+    size = len(block)
+    return (
+        FRAME_HEADER.pack(size >> 16, size & 0xFFFF, HEADERS, flags, streamID) + block
+    )
+
+
+def writeInPieces(
+    write: Callable[[bytes], object], out: Sequence[bytes | memoryview]
+) -> None:
+    """
+    Hand a pass's frames to a transport's C{write}: at once, or in pieces of
+    about half of L{WRITE_PIECE} when the pass is larger.
+    """
+    total = sum(map(len, out))
+    if total <= WRITE_PIECE:
+        # One item (the usual small response) is not copied by join.
+        write(b"".join(out))
+        return
+    piece: list[bytes | memoryview] = []
+    size = 0
+    for part in out:
+        piece.append(part)
+        size += len(part)
+        total -= len(part)
+        if size >= WRITE_PIECE // 2 and total >= WRITE_PIECE // 2:
+            write(b"".join(piece))
+            piece = []
+            size = 0
+    write(b"".join(piece))

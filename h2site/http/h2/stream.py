@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.http.h2.test_connection -*-
+# -*- test-case-name: tests.unit.http.h2.test_stream,tests.unit.http.test_internals -*-
 """
 One HTTP/2 stream as a request sees it: the request's channel.
 """
@@ -20,13 +20,16 @@ from twisted.web import http
 from twisted.web.http_headers import Headers
 from zope.interface import implementer
 
+from h2site.http.interfaces import IInformationalChannel
+
 if TYPE_CHECKING:
     from h2site.http.h2.connection import H2Connection
+    from h2site.http.h2.output import Output
 
 __all__ = ["Stream"]
 
 
-@implementer(IPushProducer)
+@implementer(IPushProducer, IInformationalChannel)
 class Stream:
     """
     One HTTP/2 stream, as its L{twisted.web.server.Request} sees it: the
@@ -51,6 +54,7 @@ class Stream:
     # One per request: slots make them smaller and quicker to set up.
     __slots__ = (
         "_conn",
+        "_out",
         "_pullProducer",
         "blocked",
         "buffered",
@@ -83,6 +87,7 @@ class Stream:
         self.site = site
         self.factory = site
         self._conn = connection
+        self._out: Output = connection.output
         self.command = b""
         self.path = b""
         self.headers: list[tuple[bytes, bytes]] | None = None
@@ -144,14 +149,14 @@ class Stream:
     def writeHeaders(
         self, version: bytes, code: bytes, reason: bytes, headers: Headers
     ) -> None:
-        self._conn.writeHeaders(self, code, headers)
+        self._out.writeHeaders(self, code, headers)
 
     def write(self, data: bytes) -> None:
-        self._conn.writeData(self, data)
+        self._out.writeData(self, data)
 
     def writeSequence(self, iovec: Iterable[bytes]) -> None:
         for data in iovec:
-            self._conn.writeData(self, data)
+            self._out.writeData(self, data)
 
     def writeInformational(
         self, code: int, headers: Sequence[tuple[bytes, bytes]]
@@ -161,14 +166,14 @@ class Stream:
 
         @return: L{False} if it is too late (the final headers are written).
         """
-        return self._conn.writeInformational(self, code, headers)
+        return self._out.writeInformational(self, code, headers)
 
     def requestDone(self, request: http.Request) -> None:
-        self._conn.requestDone(self)
+        self._out.requestDone(self)
 
     def loseConnection(self) -> None:
         # A request "closing its connection" ends its own response only.
-        self._conn.requestDone(self)
+        self._out.requestDone(self)
 
     def abortConnection(self) -> None:
         self._conn.resetStream(self, ErrorCodes.CANCEL)

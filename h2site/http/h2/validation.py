@@ -1,17 +1,23 @@
 # -*- test-case-name: tests.unit.http.h2.test_validation -*-
 """
-Checking a request's header fields as RFC 9113 (sections 8.2 and 8.3)
-requires, in one pass.
+A request's header fields on their way from C{h2} to C{twisted.web}: the
+checks RFC 9113 (sections 8.2 and 8.3) requires, made in one pass
+(L{checkRequestHeaders}), and the reading of the fields into a request,
+with the status that refuses one h2site will not serve
+(L{readRequestFields}).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from h2.exceptions import ProtocolError
 
-__all__ = ["CONNECTION_HEADERS", "checkRequestHeaders"]
+from h2site.http.limits import ConnectionLimits
+from h2site.http.messages import validHost
+
+__all__ = ["CONNECTION_HEADERS", "checkRequestHeaders", "readRequestFields"]
 
 #: Connection-specific header fields: meaningless (and forbidden) in HTTP/2.
 CONNECTION_HEADERS = frozenset(
@@ -109,3 +115,65 @@ def checkRequestHeaders(
         raise ProtocolError("neither :authority nor host")
     if authority is not None and host is not None and authority != host:
         raise ProtocolError(":authority and host differ")
+
+
+def readRequestFields(
+    fields: Iterable[tuple[bytes, bytes]],
+    add: Callable[[bytes, bytes], None],
+    limits: ConnectionLimits,
+) -> tuple[bytes, bytes, int | None, bytes | None]:
+    """
+    Read a request's decoded (and checked) header fields the way a
+    C{twisted.web} request, made for HTTP/1.1, wants them, and decide
+    whether it is served.
+
+    Pseudo-header fields become the method and path; C{:authority} becomes
+    C{Host} when there is none; C{Cookie} crumbs (RFC 9113 section 8.2.3)
+    are joined into one field.
+
+    @param add: adds a header field to the request.
+    @return: the method, the path, the C{Content-Length} (L{None} if
+        absent), and the status that refuses the request, or L{None} if it
+        is served: 405 for CONNECT (a proxy's method: an origin server has
+        nothing to connect to), 414 for a path over
+        L{ConnectionLimits.maxLineLength}, 400 for a host that is not one or
+        a C{Content-Length} that is not a number, 413 for a length over
+        L{ConnectionLimits.maxRequestBodySize}.
+    """
+    method = path = b""
+    authority = host = None
+    length: int | None = None
+    cookies = []
+    for name, value in fields:
+        if name[0] == 58:  # b":"
+            if name == b":method":
+                method = value
+            elif name == b":path":
+                path = value
+            elif name == b":authority":
+                authority = value
+        elif name == b"cookie":
+            cookies.append(value)
+        else:
+            add(name, value)
+            if name == b"content-length":
+                # 1*DIGIT (RFC 9110 section 8.6); anything else is a 400.
+                length = int(value) if value.isdigit() else -1
+            elif name == b"host":
+                host = value
+    if authority is not None and host is None:
+        add(b"host", authority)
+    if cookies:
+        add(b"cookie", b"; ".join(cookies))
+    status = None
+    if method == b"CONNECT":
+        status = b"405"
+    elif len(path) > limits.maxLineLength:
+        status = b"414"
+    elif not validHost(authority if authority is not None else host or b"") or (
+        length is not None and length < 0
+    ):
+        status = b"400"
+    elif length is not None and length > limits.maxRequestBodySize:
+        status = b"413"
+    return method, path, length, status

@@ -1,10 +1,14 @@
 """
 Tests for L{h2site.http.earlyhints}: 103 Early Hints over h2site's HTTP/2 and
 HTTP/1.1 connections (in memory, through the real C{Site}; see
-L{tests.harness}), and the channels' C{writeInformational} it uses.
+L{tests.harness}), and the channels' C{writeInformational} it uses, which
+they declare by providing L{h2site.http.interfaces.IInformationalChannel}.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from h2.events import (
     InformationalResponseReceived,
@@ -13,8 +17,13 @@ from h2.events import (
 from h2.settings import SettingCodes
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
+from zope.interface import implementer
+from zope.interface.verify import verifyClass, verifyObject
 
 from h2site.http.earlyhints import sendEarlyHints
+from h2site.http.h1 import HTTP11Channel
+from h2site.http.h2.stream import Stream
+from h2site.http.interfaces import IInformationalChannel
 from tests.harness import Harness, channelOf, headerEvents
 
 _LINKS: list[str | bytes] = [
@@ -115,6 +124,73 @@ class EarlyHintsChannelTests(SynchronousTestCase):
             channelOf(request).writeInformational(103, [(b"link", b"<a>")])
         )
         self.assertEqual(h.transport.value(), b"")
+
+
+class InformationalChannelTests(SynchronousTestCase):
+    """
+    Both of h2site's channels provide L{IInformationalChannel}, and
+    L{sendEarlyHints} uses a channel only when it provides it.
+    """
+
+    def test_http2Stream(self) -> None:
+        """
+        An HTTP/2 request's channel (its stream) provides the interface.
+        """
+        h = Harness()
+        h.request("/slow")
+        channel = channelOf(h.slow.waiting[0])
+        self.assertTrue(verifyObject(IInformationalChannel, channel))
+        self.assertTrue(verifyClass(IInformationalChannel, Stream))
+
+    def test_http11Channel(self) -> None:
+        """
+        An HTTP/1.1 request's channel provides the interface.
+        """
+        h = Harness(protocol=None)
+        h.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        channel = channelOf(h.slow.waiting[0])
+        self.assertTrue(verifyObject(IInformationalChannel, channel))
+        self.assertTrue(verifyClass(IInformationalChannel, HTTP11Channel))
+
+    def test_declaredOnly(self) -> None:
+        """
+        A channel that has a C{writeInformational} method without declaring
+        the interface is not used; one that declares it is, with the links
+        as C{Link} fields of a 103.
+        """
+        calls: list[tuple[int, list[tuple[bytes, bytes]]]] = []
+
+        class Undeclared:
+            def writeInformational(
+                self, code: int, headers: Sequence[tuple[bytes, bytes]]
+            ) -> bool:
+                calls.append((code, list(headers)))
+                return True
+
+        @implementer(IInformationalChannel)
+        class Declared(Undeclared):
+            pass
+
+        request: Any = DummyRequest([b""])
+        request.clientproto = b"HTTP/2"
+        request.startedWriting = 0
+        request.channel = Undeclared()
+        self.assertFalse(sendEarlyHints(request, _LINKS))
+        self.assertEqual(calls, [])
+        request.channel = Declared()
+        self.assertTrue(sendEarlyHints(request, _LINKS))
+        self.assertEqual(
+            calls,
+            [
+                (
+                    103,
+                    [
+                        (b"link", b"</static/app.css>; rel=preload; as=style"),
+                        (b"link", b"</static/main.mjs>; rel=modulepreload"),
+                    ],
+                )
+            ],
+        )
 
 
 class HTTP2Tests(SynchronousTestCase):

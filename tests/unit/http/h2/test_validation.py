@@ -1,6 +1,6 @@
 """
 Tests for L{h2site.http.h2.validation}: request header fields checked as
-RFC 9113 requires, and as C{h2} itself would.
+RFC 9113 requires, and as C{h2} itself would, then read into a request.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.http.h2.validation import checkRequestHeaders
+from h2site.http.h2.validation import checkRequestHeaders, readRequestFields
+from h2site.http.limits import ConnectionLimits
 from tests.h2client import requestHeaders
 
 _PLAIN = requestHeaders("/")
@@ -142,3 +143,92 @@ class CheckRequestHeadersTests(SynchronousTestCase):
         self.assertEqual(
             _weAccept(headers, trailers=True), _h2Accepts(headers, _TRAILER_FLAGS)
         )
+
+
+def _read(
+    fields: list[tuple[bytes, bytes]], limits: ConnectionLimits | None = None
+) -> tuple[list[tuple[bytes, bytes]], tuple[bytes, bytes, int | None, bytes | None]]:
+    added: list[tuple[bytes, bytes]] = []
+    result = readRequestFields(
+        fields, lambda name, value: added.append((name, value)), limits or _LIMITS
+    )
+    return added, result
+
+
+_LIMITS = ConnectionLimits(maxLineLength=20, maxRequestBodySize=1000)
+
+
+class ReadRequestFieldsTests(SynchronousTestCase):
+    """
+    L{readRequestFields} gives a C{twisted.web} request the fields an
+    HTTP/1.1 request would have, and names the status of a request h2site
+    does not serve.
+    """
+
+    def test_plain(self) -> None:
+        """
+        Pseudo-header fields become the method and path, C{:authority}
+        becomes C{Host}, the other fields are kept in order.
+        """
+        added, result = _read([*_PLAIN, (b"accept", b"*/*")])
+        self.assertEqual(result, (b"GET", b"/", None, None))
+        self.assertEqual(added, [(b"accept", b"*/*"), (b"host", b"localhost")])
+
+    def test_hostKept(self) -> None:
+        """
+        A C{Host} field is kept as it is, and no second one is added.
+        """
+        fields = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/")]
+        added, result = _read([*fields, (b"host", b"example.org")])
+        self.assertEqual(added, [(b"host", b"example.org")])
+        self.assertIsNone(result[3])
+
+    def test_cookieCrumbs(self) -> None:
+        """
+        C{Cookie} crumbs are joined into one field, after the others.
+        """
+        fields = [*_PLAIN, (b"cookie", b"a=1"), (b"x", b"y"), (b"cookie", b"b=2")]
+        added, _ = _read(fields)
+        self.assertEqual(
+            added, [(b"x", b"y"), (b"host", b"localhost"), (b"cookie", b"a=1; b=2")]
+        )
+
+    def test_length(self) -> None:
+        """
+        C{Content-Length} is read as a number, and is a 400 when it is not
+        one, a 413 when it is over the limit.
+        """
+        for value, length, status in [
+            (b"10", 10, None),
+            (b"1000", 1000, None),
+            (b"1001", 1001, b"413"),
+            (b"-1", -1, b"400"),
+            (b"1e3", -1, b"400"),
+            (b"", -1, b"400"),
+        ]:
+            added, result = _read([*_PLAIN, (b"content-length", value)])
+            self.assertEqual(result[2:], (length, status), value)
+            self.assertIn((b"content-length", value), added)
+
+    def test_refused(self) -> None:
+        """
+        CONNECT gets 405, a path over the line limit 414, an authority or
+        host that is not a host 400; the first reason found is given.
+        """
+        cases: list[tuple[list[tuple[bytes, bytes]], bytes]] = [
+            ([(b":method", b"CONNECT"), (b":authority", b"example.org:443")], b"405"),
+            ([*requestHeaders("/" + "a" * 20)], b"414"),
+            ([*requestHeaders("/", authority="exa mple.org")], b"400"),
+            (
+                [
+                    (b":method", b"GET"),
+                    (b":scheme", b"https"),
+                    (b":path", b"/"),
+                    (b"host", b"a/b"),
+                ],
+                b"400",
+            ),
+            ([*requestHeaders("/" + "a" * 20, authority="a b")], b"414"),
+        ]
+        for fields, status in cases:
+            self.assertEqual(_read(fields)[1][3], status, fields)
