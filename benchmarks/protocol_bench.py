@@ -39,9 +39,9 @@ from twisted.internet.task import Clock
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.http2_bench import FILE_NAME, FILE_SIZE, PAGE
-from h2site.files.store import FileStore, Limits, StoredFile
+from h2site.files.store import FileStore, MemoryLimits, StoredFile
 from h2site.ops.allocator import keepLargeBuffers
-from h2site.preload.policy import preloadSettings
+from h2site.preload.policy import PreloadSettings
 from h2site.web.root import buildResource
 from h2site.web.site import H2Site
 from tests.helpers import makeSite
@@ -92,8 +92,10 @@ def buildSite(siteDir: Path, clock: Clock) -> H2Site:
     ) -> Deferred[StoredFile | None]:
         return succeed(work())
 
-    store = FileStore(str(siteDir / "static"), Limits(), time.monotonic, inThread)
-    root = buildResource(str(siteDir), clock, store, preloadSettings(True, "h2"))
+    store = FileStore(str(siteDir / "static"), MemoryLimits(), time.monotonic, inThread)
+    root = buildResource(
+        str(siteDir), clock, store, PreloadSettings(enabled=True, earlyHints="h2")
+    )
     return H2Site(root, lambda request: None, reactor=clock)
 
 

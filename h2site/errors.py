@@ -1,6 +1,8 @@
-# -*- test-case-name: tests.unit.test_tap -*-
+# -*- test-case-name: tests.unit.test_tap,tests.integration.test_end_to_end -*-
 """
-The one exception type that stops h2site with a one-line message.
+The two exceptions that turn every mistake an operator can make into one
+line, never a traceback: L{ConfigError} where something is checked,
+L{StartupError} where twistd is stopped.
 """
 
 __all__ = ["ConfigError", "StartupError"]

@@ -1,9 +1,15 @@
 # -*- test-case-name: tests.unit.test_tap -*-
 """
-Assembling a server from a L{h2site.config.Config}: the site, its
-listeners, reload and signal handling, and with C{--workers} the
-supervisor.  Used by C{twistd h2site} (L{h2site.tap}) and by each worker
-process (L{h2site.worker}).
+The assembly: a server built from a L{h2site.config.Config}, in one place,
+so the command line (L{h2site.tap}) and each worker process
+(L{h2site.worker}) serve exactly the same way.
+
+It only wires what the other packages provide: the site builder (file
+store and resource tree, again on each reload), the L{H2Site} with its
+header policy, the listening, control and redirect services, and with
+C{--workers} the supervisor.  It is also where start-up steps that write
+happen (the development certificate), so that reading the options never
+does.
 """
 
 from __future__ import annotations
@@ -21,13 +27,10 @@ from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.internet.threads import deferToThread
 from twisted.web import http
 
-from h2site.config import (
-    Config,
-    checkSiteDir,
-)
+from h2site.config import Config, checkSiteDir
 from h2site.errors import ConfigError, StartupError
 from h2site.files.buildcache import BuildCache
-from h2site.files.store import FileStore, Limits, StoredFile
+from h2site.files.store import FileStore, MemoryLimits, StoredFile
 from h2site.http.earlyhints import sendEarlyHints
 from h2site.ops.accesslog import AccessLog
 from h2site.ops.allocator import keepLargeBuffers
@@ -36,16 +39,56 @@ from h2site.ops.listening import ListeningService
 from h2site.ops.redirecting import RedirectService, configuredPort
 from h2site.ops.sdnotify import Notifier
 from h2site.ops.supervisor import STOP_MARGIN, STOP_TIMEOUT, WorkerSupervisor
-from h2site.tls.endpoints import ListenSpec
+from h2site.tls.context import utcNow
+from h2site.tls.devcert import devCertificatePaths, ensureDevCertificate
+from h2site.tls.endpoints import ListenSpec, escape, parseListen
 from h2site.web.headers import HeaderPolicy, buildHeaderPolicy
 from h2site.web.redirect import RedirectResource
 from h2site.web.root import SiteRoot, buildResource
 from h2site.web.site import H2Site
 
-__all__ = ["buildServer", "makeService"]
+__all__ = ["buildServer", "listenSpecs", "makeService"]
+
+
+def listenSpecs(config: Config, create: bool = True) -> tuple[ListenSpec, ...]:
+    """
+    Where to listen: the configured listeners, or the development
+    certificate's (L{h2site.config.DevCertificate}), with its key and
+    certificate.
+
+    @param create: create the certificate, or renew it when it is near its
+        end, first: what the process that listens does at start-up.  Worker
+        processes pass C{False}: they use the files their supervisor made,
+        and never write them.
+    @raise StartupError: if the certificate cannot be written or read.
+    """
+    dev = config.devCertificate
+    if dev is None:
+        return config.listen
+    directory = Path(dev.directory)
+    try:
+        if create:
+            key, cert, _ = ensureDevCertificate(directory, utcNow())
+        else:
+            key, cert = devCertificatePaths(directory)
+        return (
+            parseListen(
+                f"{dev.endpoint}:privateKey={escape(str(key))}"
+                f":certKey={escape(str(cert))}"
+            ),
+        )
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
 
 
 def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
+    """
+    The endpoint Twisted listens on for C{spec} (TLS and PROXY are h2site's
+    own layers, put around it when listening).
+
+    @raise StartupError: if Twisted does not know the endpoint, or systemd
+        passed no socket of that name.
+    """
     from twisted.internet import reactor
 
     try:
@@ -69,7 +112,8 @@ def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
     """
     What builds the site: a new file store and resource tree, at start-up
     and on each reload (then in a thread; the running tree serves until the
-    new one replaces it).
+    new one replaces it).  Every build shares the disk cache of compressed
+    bodies, so a reload compresses only content not compressed before.
     """
 
     def runInThread(
@@ -102,6 +146,10 @@ def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
 
 
 def _headerPolicy(config: Config) -> HeaderPolicy:
+    """
+    The headers of every response, the same on serving and redirect
+    listeners.
+    """
     return buildHeaderPolicy(config.hstsMaxAge, config.csp, config.extraHeaders)
 
 
@@ -114,9 +162,11 @@ def buildServer(
 ) -> service.MultiService:
     """
     The serving part of h2site: render the site, build the C{Site}, listen
-    on C{listen}, and take reload and log signals.  Used by C{twistd h2site}
-    directly, and by each worker process under C{--workers}.
+    on C{listen}, and take reload and log signals.  Used by L{makeService}
+    in a single process, and by each worker process under C{--workers}
+    (with the sockets it inherited as C{listen}).
 
+    @param listen: the listeners with their endpoints, in order.
     @param redirects: plain-HTTP listeners to redirect to HTTPS from this
         process (none in workers: the supervisor answers those).
     @raise StartupError: if a template fails to render.
@@ -151,13 +201,18 @@ def buildServer(
     listening.setServiceParent(top)
     if redirects:
         _redirectService(
-            config, redirects, accessLog, listening.httpsPort
+            config,
+            [spec for spec, _ in listen],
+            redirects,
+            accessLog,
+            listening.httpsPort,
         ).setServiceParent(top)
     return top
 
 
 def _redirectService(
     config: Config,
+    listen: Sequence[ListenSpec],
     redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]],
     accessLog: AccessLog,
     listeningPort: Callable[[], int | None],
@@ -168,11 +223,14 @@ def _redirectService(
     the port the first TLS listener got, else the one it was given, else
     443 (a Unix socket behind a proxy).
 
+    @param listen: where the HTTPS listeners are (L{listenSpecs}).
+    @param listeningPort: the port the first TLS listener got, once it
+        listens.
     @param ownLog: open and close C{accessLog} with this service (when no
         serving service in this process does).
     """
     configured = next(
-        (configuredPort(spec) for spec in config.listen if spec.tls is not None), None
+        (configuredPort(spec) for spec in listen if spec.tls is not None), None
     )
 
     def httpsPort() -> int:
@@ -191,13 +249,16 @@ def _redirectService(
 def makeService(config: Config, argv: Sequence[str]) -> service.IService:
     """
     Build h2site's service: one serving process, or with C{--workers N} a
-    supervisor that listens and runs N serving processes.
+    supervisor that listens and runs N serving processes.  Nothing listens
+    yet; the development certificate, if used, is created (once, then
+    reused) before this returns.
 
     @param argv: the command line's h2site options, which workers are
         started with.
 
-    @raise StartupError: if HTTP/2 support is missing, a template fails to
-        render, or an endpoint string cannot be parsed.
+    @raise StartupError: if HTTP/2 support is missing, the development
+        certificate cannot be written, a template fails to render, or an
+        endpoint string cannot be parsed.
     """
     if not http.H2_ENABLED:
         raise StartupError(
@@ -206,7 +267,8 @@ def makeService(config: Config, argv: Sequence[str]) -> service.IService:
         )
     from twisted.internet import reactor
 
-    listen = [(spec, _endpoint(spec)) for spec in config.listen]
+    specs = listenSpecs(config)
+    listen = [(spec, _endpoint(spec)) for spec in specs]
     redirects = [(spec, _endpoint(spec)) for spec in config.redirect]
     if config.workers == 1:
         return buildServer(config, listen, Notifier(os.environ), reactor, redirects)
@@ -219,7 +281,7 @@ def makeService(config: Config, argv: Sequence[str]) -> service.IService:
             reactor,
             FileStore(
                 os.path.join(config.siteDir, "static"),
-                Limits(maxFileSize=0, maxTotalSize=0),
+                MemoryLimits(maxFileSize=0, maxTotalSize=0),
                 time.monotonic,
                 deferToThread,
             ),
@@ -242,7 +304,7 @@ def makeService(config: Config, argv: Sequence[str]) -> service.IService:
     supervisor.setServiceParent(top)
     accessLog = AccessLog(config.accessLog, config.accessLogFormat, reactor)
     redirect = _redirectService(
-        config, redirects, accessLog, supervisor.httpsPort, ownLog=True
+        config, specs, redirects, accessLog, supervisor.httpsPort, ownLog=True
     )
     redirect.setServiceParent(top)
     return top

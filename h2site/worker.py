@@ -1,8 +1,12 @@
 # -*- test-case-name: tests.integration.test_workers -*-
 """
-One worker process of C{--workers N}: it parses the same options as the
-supervisor, adopts the listening sockets it inherits, and serves until
-SIGTERM.  Run as C{python -m h2site.worker}.
+One worker process of C{--workers N}, run as C{python -m h2site.worker}.
+
+It parses the same options as the supervisor, so both hold the same
+configuration, and is built by the same assembly (L{h2site.server}); what
+differs is where its sockets come from: it adopts the ones the supervisor
+listened on instead of listening, and uses the development certificate
+the supervisor made instead of making one.  It serves until SIGTERM.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 from h2site.ops.sdnotify import Notifier
 from h2site.ops.supervisor import LISTEN_FDS_VAR, STATUS_FD_VAR
+from h2site.server import buildServer, listenSpecs
+from h2site.tap import Options
 
 __all__ = ["main"]
 
@@ -37,9 +43,6 @@ def main(argv: Sequence[str]) -> None:
     from twisted.internet.endpoints import AdoptedStreamServerEndpoint
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
-    from h2site.server import buildServer
-    from h2site.tap import Options
-
     reactor: Any = _reactor
     fds = [int(fd) for fd in os.environ.pop(LISTEN_FDS_VAR).split(",") if fd]
     status = int(os.environ.pop(STATUS_FD_VAR))
@@ -53,7 +56,7 @@ def main(argv: Sequence[str]) -> None:
     # specs in the PROXY layer again, as it does in a single process.
     listen = [
         (spec, AdoptedStreamServerEndpoint(reactor, fd, _family(fd)))
-        for spec, fd in zip(config.listen, fds, strict=True)
+        for spec, fd in zip(listenSpecs(config, create=False), fds, strict=True)
     ]
     top = buildServer(config, listen, Notifier({}), reactor)
     top.privilegedStartService()

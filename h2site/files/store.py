@@ -59,7 +59,7 @@ from h2site.semantics.conditional import ETag
 from h2site.semantics.mediatypes import isCompressible, mediaType
 from h2site.semantics.negotiation import IDENTITY
 
-__all__ = ["FileStore", "Limits", "StoredFile", "indexFile", "walk"]
+__all__ = ["FileStore", "MemoryLimits", "StoredFile", "indexFile", "walk"]
 
 _log = Logger(namespace="h2site.static")
 
@@ -67,7 +67,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Limits:
+class MemoryLimits:
     """
     How much of the site is kept in memory.
 
@@ -137,7 +137,7 @@ def _stamps(
 def indexFile(
     root: str,
     name: str,
-    limits: Limits,
+    limits: MemoryLimits,
     memoryLeft: int,
     cache: BuildCache | None = None,
     transform: Callable[[bytes], bytes] | None = None,
@@ -281,7 +281,7 @@ class FileStore:
     """
 
     root: str | None
-    limits: Limits
+    limits: MemoryLimits
     clock: Callable[[], float]
     runInThread: Callable[
         [Callable[[], StoredFile | None]], Deferred[StoredFile | None]

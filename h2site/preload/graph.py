@@ -32,7 +32,7 @@ from h2site.refs.urls import resolveURL
 __all__ = [
     "AssetGraph",
     "AssetSource",
-    "Limits",
+    "PreloadLimits",
     "boundAssets",
     "moduleAssets",
     "orderAssets",
@@ -40,7 +40,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Limits:
+class PreloadLimits:
     """
     How far discovery goes and how much it announces.
 
@@ -186,7 +186,9 @@ class AssetGraph:
     shared by every page that uses them.
     """
 
-    def __init__(self, source: AssetSource, limits: Limits = Limits()) -> None:
+    def __init__(
+        self, source: AssetSource, limits: PreloadLimits = PreloadLimits()
+    ) -> None:
         self._source = source
         self._limits = limits
         self._scans: dict[tuple[str, str], _Scan | None] = {}

@@ -5,7 +5,8 @@ preload on), and a C{103 Early Hints} response first for navigations over
 the protocols the operator allows.
 
 Pure decisions on header values, so every rule is tested directly; the
-settings they depend on come from the command line as one frozen value.
+settings they depend on come from the command line as one frozen value
+(read and checked in L{h2site.config}).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-from h2site.errors import ConfigError
-from h2site.preload.graph import Limits
+from h2site.preload.graph import PreloadLimits
 
 __all__ = [
     "EARLY_HINTS_MODES",
@@ -23,7 +23,6 @@ __all__ = [
     "bypassesCache",
     "earlyHintsAllowed",
     "isNavigation",
-    "preloadSettings",
 ]
 
 #: C{off}: never; C{h2}: over HTTP/2 only (the default: some HTTP/1.1
@@ -31,13 +30,6 @@ __all__ = [
 #: C{all}: over HTTP/2 and HTTP/1.1.  Never over HTTP/1.0, which has no 1xx.
 EarlyHintsMode = Literal["off", "h2", "all"]
 EARLY_HINTS_MODES: tuple[EarlyHintsMode, ...] = get_args(EarlyHintsMode)
-
-# Bounds on the limits an operator may set: beyond them a header is more
-# likely to be refused by a proxy than to help.
-_MAX_DEPTH = 32
-_MAX_LINKS = 256
-_MIN_HEADER_BYTES = 128
-_MAX_HEADER_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -52,62 +44,7 @@ class PreloadSettings:
 
     enabled: bool = True
     earlyHints: EarlyHintsMode = "h2"
-    limits: Limits = field(default_factory=Limits)
-
-
-def _integer(option: str, value: str | None, low: int, high: int, default: int) -> int:
-    """
-    Parse an integer option within bounds, with a one-line error.
-    """
-    if value is None:
-        return default
-    try:
-        number = int(value.strip())
-    except ValueError:
-        number = None
-    if number is None or not low <= number <= high:
-        raise ConfigError(
-            f"--{option} {value!r} is not a whole number from {low} to {high}"
-        )
-    return number
-
-
-def preloadSettings(
-    enabled: bool,
-    earlyHints: str | None,
-    depth: str | None = None,
-    maxLinks: str | None = None,
-    maxHeaderBytes: str | None = None,
-) -> PreloadSettings:
-    """
-    Check the preload options and build the settings.
-
-    @param enabled: C{False} for C{--no-preload}.
-    @param earlyHints: The C{--early-hints} value, or L{None} for the default.
-    @raise ConfigError: naming the option, the value and what is allowed.
-    """
-    defaults = Limits()
-    given = (earlyHints if earlyHints is not None else "h2").strip().lower()
-    mode = next((m for m in EARLY_HINTS_MODES if m == given), None)
-    if mode is None:
-        raise ConfigError(
-            f"--early-hints {earlyHints!r} is not one of "
-            f"{', '.join(EARLY_HINTS_MODES)} (h2: over HTTP/2 only, the default)"
-        )
-    limits = Limits(
-        maxDepth=_integer("preload-depth", depth, 0, _MAX_DEPTH, defaults.maxDepth),
-        maxLinks=_integer(
-            "preload-max-links", maxLinks, 1, _MAX_LINKS, defaults.maxLinks
-        ),
-        maxHeaderBytes=_integer(
-            "preload-max-header-bytes",
-            maxHeaderBytes,
-            _MIN_HEADER_BYTES,
-            _MAX_HEADER_BYTES,
-            defaults.maxHeaderBytes,
-        ),
-    )
-    return PreloadSettings(enabled, mode, limits)
+    limits: PreloadLimits = field(default_factory=PreloadLimits)
 
 
 def _firstToken(value: bytes) -> bytes:

@@ -2,6 +2,10 @@
 """
 The self-signed development certificate that lets C{twistd -n h2site} serve
 HTTPS on a fresh machine with no certificate of the user's own.
+
+Creating it writes files, so it is a start-up step of the process that
+listens (L{h2site.server.listenSpecs}), never part of reading the options;
+worker processes only read the files it wrote (L{devCertificatePaths}).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ __all__ = [
     "CERT_NAME",
     "DEV_NAMES",
     "KEY_NAME",
+    "devCertificatePaths",
     "ensureDevCertificate",
     "stateDirectory",
 ]
@@ -116,6 +121,17 @@ def _writePrivate(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def devCertificatePaths(directory: Path) -> tuple[Path, Path]:
+    """
+    Where the development key and certificate are kept in C{directory},
+    whether or not they exist yet: a worker process reads the ones its
+    supervisor made, and must not make its own.
+
+    @return: C{(keyPath, certPath)}.
+    """
+    return directory / KEY_NAME, directory / CERT_NAME
+
+
 def ensureDevCertificate(directory: Path, now: datetime) -> tuple[Path, Path, bool]:
     """
     Return the paths of a usable development key and certificate in
@@ -125,7 +141,7 @@ def ensureDevCertificate(directory: Path, now: datetime) -> tuple[Path, Path, bo
     @return: C{(keyPath, certPath, generated)}.
     @raise ConfigError: if the directory cannot be created or written.
     """
-    keyPath, certPath = directory / KEY_NAME, directory / CERT_NAME
+    keyPath, certPath = devCertificatePaths(directory)
     try:
         if _usable(loadKeyAndChain(str(keyPath), str(certPath)), now):
             return keyPath, certPath, False

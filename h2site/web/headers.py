@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 from twisted.web.http_headers import Headers
 
-from h2site.errors import ConfigError
-
 __all__ = [
     "DEFAULT_HSTS_MAX_AGE",
+    "MANAGED_HEADERS",
     "HeaderPolicy",
     "buildHeaderPolicy",
-    "parseHeaderOption",
+    "isFieldName",
+    "isFieldValue",
 ]
 
 #: Two years, as the HSTS preload list asks.
@@ -33,9 +33,10 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 #: Visible ASCII, spaces and tabs inside; nothing that could end the line.
 _VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?")
 
-#: Headers h2site computes per response: setting them from the command line
-#: would break framing, negotiation or caching.
-_MANAGED = frozenset(
+#: Headers h2site computes per response, in lower case: setting them for
+#: every response would break framing, negotiation or caching.  C{Server}
+#: too, which h2site never sends.
+MANAGED_HEADERS = frozenset(
     {
         "accept-ranges",
         "cache-control",
@@ -51,6 +52,7 @@ _MANAGED = frozenset(
         "link",
         "location",
         "proxy-connection",
+        "server",
         "te",
         "trailer",
         "transfer-encoding",
@@ -58,44 +60,21 @@ _MANAGED = frozenset(
         "vary",
     }
 )
-#: Headers with their own option.
-_OWN_OPTION = {
-    "strict-transport-security": "--hsts-max-age",
-    "content-security-policy": "--csp",
-}
 
 
-def _checkValue(value: str, what: str) -> None:
-    if not _VALUE.fullmatch(value):
-        raise ConfigError(
-            f"{what} value {value!r} must be printable ASCII "
-            f"(no line breaks, no leading or trailing space)"
-        )
-
-
-def parseHeaderOption(option: str) -> tuple[str, str]:
+def isFieldName(name: str) -> bool:
     """
-    Read one C{--header "Name: value"}.
-
-    @raise ConfigError: if it is not C{Name: value}, the name is not a
-        token, the value could end the header line, or the header is one
-        h2site sets itself.
+    Whether C{name} is a header field name (an RFC 9110 token).
     """
-    name, sep, value = option.partition(":")
-    name, value = name.strip(), value.strip(" \t")
-    if not sep or not name or not value:
-        raise ConfigError(f'--header {option!r} is not "Name: value"')
-    if not _TOKEN.fullmatch(name):
-        raise ConfigError(f"--header {option!r}: {name!r} is not a header name")
-    lower = name.lower()
-    if lower in _OWN_OPTION:
-        raise ConfigError(f"--header {option!r}: use {_OWN_OPTION[lower]} instead")
-    if lower in _MANAGED or lower == "server":
-        raise ConfigError(
-            f"--header {option!r}: h2site sets {name} itself for each response"
-        )
-    _checkValue(value, f"--header {name}")
-    return name, value
+    return _TOKEN.fullmatch(name) is not None
+
+
+def isFieldValue(value: str) -> bool:
+    """
+    Whether C{value} can be sent as a header field value as it is: printable
+    ASCII, no line break that would end the field, no space at either end.
+    """
+    return _VALUE.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -129,16 +108,17 @@ def buildHeaderPolicy(
     default of the same name, and several C{extra} of one name kept in
     order as separate field lines.
 
+    The names and values were checked when the options were read
+    (L{h2site.config}), with L{isFieldName} and L{isFieldValue}.
+
     @param hstsMaxAge: seconds browsers should use only HTTPS; 0 sends no
         C{Strict-Transport-Security} at all.
-    @raise ConfigError: if C{csp} is not a printable one-line value.
     """
     defaults = {
         "x-content-type-options": ("X-Content-Type-Options", "nosniff"),
         "referrer-policy": ("Referrer-Policy", "strict-origin-when-cross-origin"),
     }
     if csp is not None:
-        _checkValue(csp, "--csp")
         defaults["content-security-policy"] = ("Content-Security-Policy", csp)
     overridden = {name.lower() for name, _ in extra}
     pairs = [v for k, v in defaults.items() if k not in overridden] + list(extra)

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 from twisted.trial.unittest import SynchronousTestCase
 
+from h2site import __version__
 from tests.helpers import (
     REPO,
     Server,
@@ -256,11 +257,7 @@ class DefaultModeTests(SynchronousTestCase):
     generated development certificate.
     """
 
-    def test_servesWithDevelopmentCertificate(self) -> None:
-        """
-        The server generates a certificate into C{$XDG_STATE_HOME/h2site},
-        logs its URL and fingerprint, and serves HTTP/2 with it.
-        """
+    def setUp(self) -> None:
         probe = socket.socket()
         try:
             probe.bind(("127.0.0.1", 8443))
@@ -270,19 +267,52 @@ class DefaultModeTests(SynchronousTestCase):
             raise
         finally:
             probe.close()
-        tmp = Path(self.mktemp()).absolute()
-        tmp.mkdir()
-        copySite(tmp / "site")
-        server = startServer(self, cwd=tmp)
-        self.assertEqual(server.url, "https://localhost:8443")
-        server.waitForOutput(r"SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}")
-        cert = tmp / "state" / "h2site" / "dev-cert.pem"
+        self.tmp = Path(self.mktemp()).absolute()
+        self.tmp.mkdir()
+        copySite(self.tmp / "site")
+
+    def get(self) -> httpx.Response:
+        """
+        Fetch the home page, trusting only the development certificate.
+        """
+        cert = self.tmp / "state" / "h2site" / "dev-cert.pem"
         ctx = ssl.create_default_context(cafile=str(cert))
         ctx.set_alpn_protocols(["h2", "http/1.1"])
         with httpx.Client(http2=True, verify=ctx) as client:
-            response = client.get("https://localhost:8443/")
+            return client.get("https://localhost:8443/")
+
+    def test_servesWithDevelopmentCertificate(self) -> None:
+        """
+        The server generates a certificate into C{$XDG_STATE_HOME/h2site},
+        logs its URL and fingerprint, and serves HTTP/2 with it.
+        """
+        server = startServer(self, cwd=self.tmp)
+        self.assertEqual(server.url, "https://localhost:8443")
+        server.waitForOutput(r"SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}")
+        response = self.get()
         self.assertEqual(response.http_version, "HTTP/2")
         self.assertEqual(response.status_code, 200)
+
+    def test_workersUseSupervisorsCertificate(self) -> None:
+        """
+        With C{--workers 2}, the supervisor generates the certificate once
+        and the workers serve with that one: it is still the one on disk
+        when they are all serving.
+        """
+        server = startServer(self, "--workers", "2", cwd=self.tmp)
+        server.waitForOutput("all 2 workers are serving")
+        cert = self.tmp / "state" / "h2site" / "dev-cert.pem"
+        self.assertEqual(
+            {p.name for p in cert.parent.glob("dev-*")}, {"dev-cert.pem", "dev-key.pem"}
+        )
+        before = cert.stat()
+        for _ in range(4):
+            response = self.get()
+            self.assertEqual(response.status_code, 200)
+        after = cert.stat()
+        self.assertEqual(
+            (after.st_ino, after.st_mtime_ns), (before.st_ino, before.st_mtime_ns)
+        )
 
 
 class StartupErrorTests(SynchronousTestCase):
@@ -377,6 +407,14 @@ class StartupErrorTests(SynchronousTestCase):
         self.assertEqual(result.code, 0)
         for option in ["--port=", "--site=", "--access-log="]:
             self.assertIn(option, result.stdout)
+
+    def test_version(self) -> None:
+        """
+        C{twistd h2site --version} prints h2site's version, not Twisted's,
+        and exits 0.
+        """
+        result = runTwistd("--version", cwd=self.tmp)
+        self.assertEqual((result.code, result.stdout), (0, f"h2site {__version__}\n"))
 
 
 del REPO, Server

@@ -1,23 +1,31 @@
 """
 Tests for L{h2site.tap}: options, every start-up error message, and the
-wiring done by C{makeService}.
+wiring done by C{makeService} (L{h2site.server}).
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import sys
 from pathlib import Path
 
 from twisted.application.service import MultiService
 from twisted.trial.unittest import SynchronousTestCase
 
+from h2site import __version__
+from h2site.config import OPTIONS, DevCertificate, Flag
 from h2site.errors import StartupError
 from h2site.ops.control import ControlService
 from h2site.ops.listening import ListeningService
-from h2site.preload.graph import Limits
+from h2site.ops.redirecting import RedirectService
+from h2site.preload.graph import PreloadLimits
 from h2site.preload.policy import PreloadSettings
+from h2site.server import listenSpecs
 from h2site.tap import Options, makeService
 from h2site.tls.endpoints import escape
+from h2site.web.redirect import RedirectResource
 from h2site.web.root import SiteRoot
 from h2site.web.site import H2Site
 from tests.helpers import makeSite, sharedCertificates
@@ -77,17 +85,48 @@ class OptionsTests(SynchronousTestCase):
 
     def test_defaultPortUsesDevelopmentCertificate(self) -> None:
         """
-        Without C{--port}, h2site listens with TLS on 127.0.0.1:8443 with a
-        development certificate generated into C{$XDG_STATE_HOME/h2site}.
+        Without C{--port}, the configuration says to listen on
+        127.0.0.1:8443 with the development certificate kept in
+        C{$XDG_STATE_HOME/h2site}, and parsing writes nothing: creating it
+        is left to start-up.
         """
         options = self.parse("--site", str(self.site))
-        [spec] = options.config.listen
-        self.assertEqual(spec.plain, "tcp:port=8443:backlog=50:interface=127.0.0.1")
-        self.assertIsNotNone(spec.tls)
         self.assertEqual(
             options.config.devCertificate,
-            str(self.tmp / "st" / "h2site" / "dev-cert.pem"),
+            DevCertificate(
+                str(self.tmp / "st" / "h2site"), "ssl:port=8443:interface=127.0.0.1"
+            ),
         )
+        self.assertEqual(options.config.listen, ())
+        self.assertFalse((self.tmp / "st").exists())
+
+    def test_version(self) -> None:
+        """
+        C{--version} prints h2site's version (not Twisted's) and exits 0,
+        whatever else is on the command line.
+        """
+        out = io.StringIO()
+        self.patch(sys, "stdout", out)
+        with self.assertRaises(SystemExit) as caught:
+            self.parse("--site", str(self.tmp / "nope"), "--version")
+        self.assertEqual(caught.exception.code, 0)
+        self.assertEqual(out.getvalue(), f"h2site {__version__}\n")
+
+    def test_helpListsEveryOption(self) -> None:
+        """
+        C{--help} lists every option of the table once, under its name, with
+        its short alias, and flags with their C{--no-} spelling; and
+        C{--version}.
+        """
+        usage = str(Options())
+        listed = re.findall(r"^ +(?:-(\w), )?--([\w-]+)(=?) ", usage, re.MULTILINE)
+        expected = {("", "help", ""), ("", "version", "")}
+        for option in OPTIONS:
+            if isinstance(option, Flag):
+                expected |= {("", option.name, ""), ("", "no-" + option.name, "")}
+            else:
+                expected.add((option.short or "", option.name, "="))
+        self.assertEqual(sorted(listed), sorted(expected))
 
     def test_missingSite(self) -> None:
         """
@@ -324,7 +363,9 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(
             options.config.preload,
             PreloadSettings(
-                False, "all", Limits(maxLinks=5, maxHeaderBytes=1000, maxDepth=2)
+                False,
+                "all",
+                PreloadLimits(maxLinks=5, maxHeaderBytes=1000, maxDepth=2),
             ),
         )
         options = self.parse(
@@ -449,3 +490,104 @@ class MakeServiceTests(SynchronousTestCase):
             {"index.html": "x"}, "-p", f"ssl:0:privateKey={key}:certKey={cert}"
         )
         self.assertIsNotNone(options.config.listen[0].tls)
+
+
+class DevCertificateStartupTests(SynchronousTestCase):
+    """
+    With no C{--port}, the development certificate is created by
+    C{makeService}, before anything listens, and never while the options
+    are read; workers use the one their supervisor made.
+    """
+
+    def setUp(self) -> None:
+        self.tmp = Path(self.mktemp()).absolute()
+        self.site = makeSite(self.tmp / "site", {"index.html": "x"}, {})
+        self.state = self.tmp / "st" / "h2site"
+        self.patch(
+            os, "environ", {**os.environ, "XDG_STATE_HOME": str(self.tmp / "st")}
+        )
+
+    def options(self, *args: str) -> Options:
+        options = Options()
+        options.parseOptions(["--site", str(self.site), *args])
+        return options
+
+    def listening(self, service: object) -> ListeningService:
+        assert isinstance(service, MultiService)
+        [listening] = [s for s in service if isinstance(s, ListeningService)]
+        return listening
+
+    def test_createdOnceAtStartup(self) -> None:
+        """
+        C{makeService} creates the certificate and listens with it on
+        127.0.0.1:8443; a second start reuses it, unchanged.
+        """
+        options = self.options()
+        self.assertFalse(self.state.exists())
+        service = makeService(options)
+        cert = self.state / "dev-cert.pem"
+        [(spec, _)] = self.listening(service)._listen
+        self.assertEqual(spec.plain, "tcp:port=8443:backlog=50:interface=127.0.0.1")
+        assert spec.tlsFiles is not None
+        self.assertEqual(spec.tlsFiles.cert, str(cert))
+        self.assertIsNotNone(spec.tls)
+        before = cert.stat()
+        makeService(self.options())
+        after = cert.stat()
+        self.assertEqual(
+            (after.st_ino, after.st_mtime_ns), (before.st_ino, before.st_mtime_ns)
+        )
+
+    def test_workerReuses(self) -> None:
+        """
+        A worker's listeners (C{create=False}) carry the certificate the
+        supervisor made; without one, a worker fails in one line and writes
+        nothing.
+        """
+        config = self.options("--workers", "2").config
+        with self.assertRaises(StartupError) as caught:
+            listenSpecs(config, create=False)
+        self.assertIn("does not exist", str(caught.exception.code))
+        self.assertNotIn("\n", str(caught.exception.code))
+        self.assertFalse(self.state.exists())
+        [supervisorSpec] = listenSpecs(config)
+        written = (self.state / "dev-cert.pem").read_bytes()
+        [workerSpec] = listenSpecs(config, create=False)
+        self.assertEqual(
+            (workerSpec.description, workerSpec.tlsFiles, workerSpec.tlsSignature),
+            (
+                supervisorSpec.description,
+                supervisorSpec.tlsFiles,
+                supervisorSpec.tlsSignature,
+            ),
+        )
+        assert workerSpec.tls is not None and supervisorSpec.tls is not None
+        self.assertEqual(workerSpec.tls.certificate, supervisorSpec.tls.certificate)
+        self.assertEqual((self.state / "dev-cert.pem").read_bytes(), written)
+
+    def test_unwritable(self) -> None:
+        """
+        A state folder that cannot be written is reported by C{makeService}
+        in one line; reading the options did not need it.
+        """
+        blocker = self.tmp / "blocker"
+        blocker.write_text("a file, not a folder")
+        self.patch(os, "environ", {**os.environ, "XDG_STATE_HOME": str(blocker)})
+        options = self.options()
+        with self.assertRaises(StartupError) as caught:
+            makeService(options)
+        self.assertIn(
+            "cannot write the development certificate", str(caught.exception.code)
+        )
+
+    def test_redirectToDevelopmentPort(self) -> None:
+        """
+        C{--redirect} alone is accepted with the development certificate,
+        and sends clients to its port.
+        """
+        service = makeService(self.options("--redirect", "tcp:0"))
+        assert isinstance(service, MultiService)
+        [redirect] = [s for s in service if isinstance(s, RedirectService)]
+        resource = redirect._site.resource
+        assert isinstance(resource, RedirectResource)
+        self.assertEqual(resource._httpsPort(), 8443)

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.integration.test_end_to_end -*-
 """
 twistd plugin for h2site. Kept tiny: the module is imported lazily so that
 C{twistd --help} stays fast.

@@ -114,7 +114,7 @@ class FileStoreCacheTests(SynchronousTestCase):
         """
         from twisted.internet.defer import succeed
 
-        from h2site.files.store import FileStore, Limits
+        from h2site.files.store import FileStore, MemoryLimits
 
         calls: list[str] = []
         real = buildcache.compress
@@ -142,7 +142,7 @@ class FileStoreCacheTests(SynchronousTestCase):
         def build() -> FileStore:
             store = FileStore(
                 str(root),
-                Limits(),
+                MemoryLimits(),
                 lambda: 0.0,
                 lambda f: succeed(f()),
                 cache=BuildCache(directory),

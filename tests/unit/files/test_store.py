@@ -13,7 +13,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.files.representation import representationFromBytes, stampOf
-from h2site.files.store import FileStore, Limits, StoredFile, walk
+from h2site.files.store import FileStore, MemoryLimits, StoredFile, walk
 from h2site.semantics.negotiation import IDENTITY
 
 CSS = b"body { color: red; }\n" * 200
@@ -130,8 +130,8 @@ class FileStoreTests(SynchronousTestCase):
         (self.root / "img.png").write_bytes(PNG)
         self.clock = FakeClock()
 
-    def store(self, limits: Limits | None = None) -> FileStore:
-        store = FileStore(str(self.root), limits or Limits(), self.clock, _sync)
+    def store(self, limits: MemoryLimits | None = None) -> FileStore:
+        store = FileStore(str(self.root), limits or MemoryLimits(), self.clock, _sync)
         store.build()
         return store
 
@@ -140,7 +140,7 @@ class FileStoreTests(SynchronousTestCase):
         Files within the per-file limit are in memory; larger ones stay on
         disk, with a strong ETag all the same.
         """
-        store = self.store(Limits(maxFileSize=10_000))
+        store = self.store(MemoryLimits(maxFileSize=10_000))
         css = _resolved(store.lookup("css/app.css"))
         png = _resolved(store.lookup("img.png"))
         assert css is not None and png is not None
@@ -156,7 +156,9 @@ class FileStoreTests(SynchronousTestCase):
         """
         Past the total memory budget, files are served from disk.
         """
-        store = self.store(Limits(maxFileSize=100_000, maxTotalSize=len(PNG) + 10))
+        store = self.store(
+            MemoryLimits(maxFileSize=100_000, maxTotalSize=len(PNG) + 10)
+        )
         stored = [_resolved(store.lookup(n)) for n in ("css/app.css", "img.png")]
         inMemory = [
             s for s in stored if s is not None and s.representation.identity.data
@@ -171,7 +173,7 @@ class FileStoreTests(SynchronousTestCase):
         (self.root / "css" / "app.css.br").write_bytes(brotli.compress(CSS))
         (self.root / "css" / "app.css.gz").write_bytes(gzip.compress(CSS))
         os.utime(self.root / "css" / "app.css.gz", ns=(0, 0))
-        store = self.store(Limits(maxFileSize=100))
+        store = self.store(MemoryLimits(maxFileSize=100))
         css = _resolved(store.lookup("css/app.css"))
         assert css is not None
         self.assertEqual(css.representation.codings, ("br",))
@@ -191,7 +193,7 @@ class FileStoreTests(SynchronousTestCase):
         bodies in memory need none.
         """
         (self.root / "css" / "app.css.br").write_bytes(brotli.compress(CSS))
-        store = self.store(Limits(maxFileSize=100))
+        store = self.store(MemoryLimits(maxFileSize=100))
         css = _resolved(store.lookup("css/app.css"))
         assert css is not None
         bodies = css.representation.bodies
@@ -269,7 +271,7 @@ class FileStoreTests(SynchronousTestCase):
             work.append(f)
             return d
 
-        store = FileStore(str(self.root), Limits(), self.clock, later)
+        store = FileStore(str(self.root), MemoryLimits(), self.clock, later)
         store.build()
         (self.root / "css" / "app.css").write_bytes(b"new")
         self.clock.now += 2
@@ -288,7 +290,7 @@ class FileStoreTests(SynchronousTestCase):
         """
         A site without a static folder finds nothing.
         """
-        store = FileStore(None, Limits(), self.clock, _sync)
+        store = FileStore(None, MemoryLimits(), self.clock, _sync)
         store.build()
         self.assertIsNone(store.lookup("a"))
         self.assertIsNone(store.version("a"))
@@ -336,8 +338,8 @@ class FingerprintTests(SynchronousTestCase):
             path.write_bytes(data)
         self.clock = FakeClock()
 
-    def store(self, limits: Limits | None = None) -> FileStore:
-        store = FileStore(str(self.root), limits or Limits(), self.clock, _sync)
+    def store(self, limits: MemoryLimits | None = None) -> FileStore:
+        store = FileStore(str(self.root), limits or MemoryLimits(), self.clock, _sync)
         store.build()
         return store
 
@@ -434,7 +436,7 @@ class FingerprintTests(SynchronousTestCase):
         A stylesheet too large to be held in memory is sent from disk as it
         is, with the fingerprint of those bytes.
         """
-        store = self.store(Limits(maxFileSize=len(self.APP) - 1))
+        store = self.store(MemoryLimits(maxFileSize=len(self.APP) - 1))
         stored = _resolved(store.lookup("css/app.css"))
         assert stored is not None
         self.assertIsNone(stored.representation.identity.data)

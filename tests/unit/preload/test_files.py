@@ -7,7 +7,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.files.store import FileStore, Limits
+from h2site.files.store import FileStore, MemoryLimits
 from h2site.preload.files import StaticAssetFiles
 
 
@@ -18,14 +18,14 @@ def _unused(work: object) -> object:
 def storeFiles(
     staticDir: Path | None,
     prefix: str = "/static/",
-    limits: Limits | None = None,
+    limits: MemoryLimits | None = None,
 ) -> StaticAssetFiles:
     """
     The asset source of a file store of C{staticDir}, built.
     """
     store = FileStore(
         str(staticDir) if staticDir is not None else None,
-        limits or Limits(),
+        limits or MemoryLimits(),
         lambda: 0.0,
         _unused,  # type: ignore[arg-type]
         prefix=prefix,
@@ -149,7 +149,7 @@ class StaticAssetFilesTests(SynchronousTestCase):
         data = store.read("/static/css/main.css", 100)
         assert data is not None
         self.assertRegex(data, rb'^@import "app\.css\?v=[0-9a-f]{16}";$')
-        onDisk = storeFiles(self.static, limits=Limits(maxFileSize=0))
+        onDisk = storeFiles(self.static, limits=MemoryLimits(maxFileSize=0))
         self.assertEqual(
             onDisk.read("/static/css/main.css", 100), b'@import "app.css";'
         )

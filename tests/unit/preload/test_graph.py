@@ -8,7 +8,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.preload.graph import (
     AssetGraph,
-    Limits,
+    PreloadLimits,
     boundAssets,
     moduleAssets,
     orderAssets,
@@ -193,9 +193,9 @@ class DiscoveryTests(SynchronousTestCase):
         big = b'@import "b.css";' + b" " * 100
         source = FakeSource({"/a.css": big, "/b.css": b""})
         html = '<link rel=stylesheet href="/a.css">'
-        graph = AssetGraph(source, Limits(maxFileBytes=100))
+        graph = AssetGraph(source, PreloadLimits(maxFileBytes=100))
         self.assertEqual(graph.discover(html, "/"), [style("/a.css")])
-        graph = AssetGraph(source, Limits(maxFileBytes=len(big)))
+        graph = AssetGraph(source, PreloadLimits(maxFileBytes=len(big)))
         self.assertEqual(graph.discover(html, "/"), [style("/a.css"), style("/b.css")])
 
     def test_notCSSOrJavaScript(self) -> None:
@@ -217,9 +217,9 @@ class DiscoveryTests(SynchronousTestCase):
         chain["/10.mjs"] = b""
         html = '<script type=module src="/0.mjs"></script>'
         for depth in [0, 1, 3, 10]:
-            found = AssetGraph(FakeSource(chain), Limits(maxDepth=depth)).discover(
-                html, "/"
-            )
+            found = AssetGraph(
+                FakeSource(chain), PreloadLimits(maxDepth=depth)
+            ).discover(html, "/")
             self.assertEqual(
                 [a.url for a in found], [f"/{i}.mjs" for i in range(depth + 1)]
             )
@@ -231,16 +231,16 @@ class DiscoveryTests(SynchronousTestCase):
         """
         chain = {f"/{i}.mjs": f"import './{i + 1}.mjs';".encode() for i in range(20)}
         html = '<script type=module src="/0.mjs"></script>'
-        found = AssetGraph(FakeSource(chain), Limits(maxScanFiles=3)).discover(
+        found = AssetGraph(FakeSource(chain), PreloadLimits(maxScanFiles=3)).discover(
             html, "/"
         )
         self.assertEqual(
             [a.url for a in found], ["/0.mjs", "/1.mjs", "/2.mjs", "/3.mjs"]
         )
         size = len(chain["/0.mjs"])
-        found = AssetGraph(FakeSource(chain), Limits(maxScanBytes=2 * size)).discover(
-            html, "/"
-        )
+        found = AssetGraph(
+            FakeSource(chain), PreloadLimits(maxScanBytes=2 * size)
+        ).discover(html, "/")
         self.assertEqual([a.url for a in found], ["/0.mjs", "/1.mjs", "/2.mjs"])
 
     def test_mediaCarriedDown(self) -> None:
@@ -440,8 +440,8 @@ class BoundTests(SynchronousTestCase):
         L{AssetGraph.assets} applies the limits after ordering, so images are
         what is left out first.
         """
-        assets, omitted = AssetGraph(FakeSource(DEMO), Limits(maxLinks=3)).assets(
-            DEMO_PAGE, "/"
-        )
+        assets, omitted = AssetGraph(
+            FakeSource(DEMO), PreloadLimits(maxLinks=3)
+        ).assets(DEMO_PAGE, "/")
         self.assertEqual([a.as_ for a in assets], ["style", "style", "font"])
         self.assertEqual(omitted, 6)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.errors import ConfigError
-from h2site.preload.graph import Limits
+from h2site.preload.graph import PreloadLimits
 from h2site.preload.policy import (
     PreloadSettings,
     bypassesCache,
     earlyHintsAllowed,
     isNavigation,
-    preloadSettings,
 )
 
 # What browsers send when navigating, and for subresources.
@@ -127,48 +125,14 @@ class EarlyHintsAllowedTests(SynchronousTestCase):
 
 class PreloadSettingsTests(SynchronousTestCase):
     """
-    L{preloadSettings} checks the options.
+    L{PreloadSettings} defaults to what h2site does with no option given
+    (the options are read in L{h2site.config}, and tested there).
     """
 
     def test_defaults(self) -> None:
         """
-        With nothing given: preload on, early hints over h2, default limits.
-        """
-        self.assertEqual(preloadSettings(True, None), PreloadSettings())
-        self.assertEqual(
-            PreloadSettings(), PreloadSettings(True, "h2", Limits(32, 8192, 8))
-        )
-
-    def test_values(self) -> None:
-        """
-        Given values are used.
+        Preload on, early hints over h2, 32 links, 8 KiB of header, depth 8.
         """
         self.assertEqual(
-            preloadSettings(False, "ALL ", "3", "10", "1024"),
-            PreloadSettings(
-                False, "all", Limits(maxLinks=10, maxHeaderBytes=1024, maxDepth=3)
-            ),
+            PreloadSettings(), PreloadSettings(True, "h2", PreloadLimits(32, 8192, 8))
         )
-        self.assertEqual(preloadSettings(True, "off").earlyHints, "off")
-        self.assertEqual(preloadSettings(True, None, "0").limits.maxDepth, 0)
-
-    def test_errors(self) -> None:
-        """
-        A bad value is one line naming the option, the value and what is
-        allowed.
-        """
-        cases: list[tuple[tuple[str | None, ...], str]] = [
-            (("h3",), "--early-hints 'h3' is not one of off, h2, all"),
-            ((None, "-1"), "--preload-depth '-1' is not a whole number from 0 to 32"),
-            ((None, "33"), "--preload-depth '33'"),
-            ((None, "x"), "--preload-depth 'x'"),
-            ((None, None, "0"), "--preload-max-links '0' is not a whole number from 1"),
-            ((None, None, "1.5"), "--preload-max-links '1.5'"),
-            ((None, None, None, "100"), "--preload-max-header-bytes '100' is not"),
-            ((None, None, None, "65537"), "from 128 to 65536"),
-        ]
-        for arguments, message in cases:
-            with self.assertRaises(ConfigError) as caught:
-                preloadSettings(True, *arguments)
-            self.assertIn(message, str(caught.exception))
-            self.assertNotIn("\n", str(caught.exception))

@@ -17,7 +17,11 @@ from h2site.tls.context import (
     loadKeyAndChain,
     utcNow,
 )
-from h2site.tls.devcert import ensureDevCertificate, stateDirectory
+from h2site.tls.devcert import (
+    devCertificatePaths,
+    ensureDevCertificate,
+    stateDirectory,
+)
 
 
 class DevCertificateTests(SynchronousTestCase):
@@ -63,6 +67,15 @@ class DevCertificateTests(SynchronousTestCase):
         before = cert.read_bytes()
         self.assertEqual(ensureDevCertificate(self.directory, now)[2], False)
         self.assertEqual(cert.read_bytes(), before)
+
+    def test_pathsWithoutWriting(self) -> None:
+        """
+        L{devCertificatePaths} names the files L{ensureDevCertificate}
+        writes, without writing anything: what a worker process reads.
+        """
+        paths = devCertificatePaths(self.directory)
+        self.assertFalse(self.directory.exists())
+        self.assertEqual(ensureDevCertificate(self.directory, utcNow())[:2], paths)
 
     def test_renewedBeforeExpiry(self) -> None:
         """

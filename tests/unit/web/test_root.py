@@ -13,9 +13,8 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
 
-from h2site.files.store import FileStore
-from h2site.files.store import Limits as StoreLimits
-from h2site.preload.graph import Limits
+from h2site.files.store import FileStore, MemoryLimits
+from h2site.preload.graph import PreloadLimits
 from h2site.preload.policy import PreloadSettings
 from h2site.web.pages import PageResource
 from h2site.web.root import buildResource
@@ -40,7 +39,7 @@ class BuildResourceTests(SynchronousTestCase):
             Clock(),
             FileStore(
                 str(siteDir / "static"),
-                StoreLimits(maxFileSize=0, maxTotalSize=0),
+                MemoryLimits(maxFileSize=0, maxTotalSize=0),
                 time.monotonic,
                 lambda work: succeed(work()),
             ),
@@ -77,9 +76,13 @@ class BuildResourceTests(SynchronousTestCase):
         """
         The limits apply: depth 0 is the page's own assets only.
         """
-        links = self.links(DEMO_SITE, b"", PreloadSettings(limits=Limits(maxDepth=0)))
+        links = self.links(
+            DEMO_SITE, b"", PreloadSettings(limits=PreloadLimits(maxDepth=0))
+        )
         self.assertEqual(len(links), 3)
-        links = self.links(DEMO_SITE, b"", PreloadSettings(limits=Limits(maxLinks=2)))
+        links = self.links(
+            DEMO_SITE, b"", PreloadSettings(limits=PreloadLimits(maxLinks=2))
+        )
         self.assertEqual(len(links), 2)
 
     def test_hostileReferences(self) -> None:
