@@ -6,7 +6,7 @@ Run from the repository root, with h2site installed in the current Python:
     python benchmarks/abuse_bench.py [--baseline REV] [--pipelined N]
         [--frames N] [--slow N]
 
-Three attacks, each against a fresh server, while a well-behaved client is
+Four attacks, each against a fresh server, while a well-behaved client is
 served alongside:
 
  - pipelining: one TLS connection writes N pipelined requests for a 1 MiB
@@ -17,7 +17,17 @@ served alongside:
    connection ended, and the well-behaved client's slowest request meanwhile;
  - slow heads: N TLS connections each sending an HTTP/1.1 head one byte a
    second; when the server closed them (``--header-timeout``, 20 s by
-   default).
+   default);
+ - frame floods: each flood of frames that do no useful work that
+   ``tests/integration/test_http2.py`` sends (PING, SETTINGS, PRIORITY,
+   rapid reset...), on its own connection; the server's CPU for each, the
+   frames it answered, and how the connection ended.
+
+The tests assert the behaviour these figures come from by counting
+(requests served, frames answered, log lines); the figures themselves are
+measured only here, since a threshold on CPU, memory or time is flaky on a
+shared machine.  ``benchmarks/stall_bench.py`` does the same for clients
+that stop reading.
 
 ``--baseline REV`` runs the same against another revision of h2site (a git
 worktree, imported first through PYTHONPATH) in the same run, so the two
@@ -38,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -48,7 +58,7 @@ from hyperframe.frame import DataFrame, GoAwayFrame, RstStreamFrame
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.h2client import RawClient  # noqa: E402
+from tests.h2client import FLOODS, RawClient, answers  # noqa: E402
 from tests.helpers import (  # noqa: E402
     Certificates,
     Server,
@@ -63,15 +73,29 @@ from tests.helpers import (  # noqa: E402
 _MIB = 1024 * 1024
 
 
-def serve(tmp: Path, certs: Certificates, source: Path | None, *args: str) -> Server:
+#: What an attack does to a running server, and the figures it reports.
+Attack = Callable[[Server, Certificates], dict[str, str]]
+
+
+def serve(
+    tmp: Path,
+    certs: Certificates,
+    source: Path | None,
+    args: Sequence[str] = (),
+    files: Mapping[str, int] | None = None,
+) -> Server:
     """
-    A server on the demo site plus a 1 MiB file, from this checkout or
-    (C{source}) another.
+    A server on the demo site plus random files in C{static/} (by default
+    a 1 MiB C{1m.bin}), from this checkout or (C{source}) another.
+
+    @param args: more options for the server.
+    @param files: the size of each random file, by name.
     """
     site = tmp / "site"
     if not site.exists():
         copySite(site)
-        (site / "static" / "1m.bin").write_bytes(os.urandom(_MIB))
+        for name, size in (files if files is not None else {"1m.bin": _MIB}).items():
+            (site / "static" / name).write_bytes(os.urandom(size))
     env = testEnvironment(tmp)
     if source is not None:
         env["PYTHONPATH"] = str(source)
@@ -243,17 +267,52 @@ def slowHeads(server: Server, certs: Certificates, count: int) -> dict[str, str]
     }
 
 
+def floods(server: Server, certs: Certificates) -> dict[str, str]:
+    """
+    Each flood of L{tests.h2client.FLOODS} on a connection of its own: the
+    server's CPU until it closed that connection, the frames it answered,
+    and how the connection ended.
+    """
+    pid = server.process.pid  # type: ignore[union-attr]
+    waitIdle(pid)
+    figures = {}
+    for name, attack in FLOODS:
+        client = RawClient(server.port, certs.sslContext())
+        client.start()
+        cpu = cpuSeconds(pid)
+        sent = attack(client)
+        goAway = client.goAway(30)
+        closed = client.waitClosed(30)
+        cpu = cpuSeconds(pid) - cpu
+        client.close()
+        ended = "still open"
+        if goAway is not None:
+            ended = f"GOAWAY {_codeName(goAway.error_code)}"
+            ended += ", closed" if closed else ", left open"
+        figures[f"{name}: server CPU"] = f"{cpu * 1000:.0f} ms"
+        figures[f"{name}: answered"] = f"{answers(client.frames)} of {sent}"
+        figures[f"{name}: ended by"] = ended
+    return figures
+
+
 def measure(
     name: str,
-    attack: Callable[[Server, Certificates], dict[str, str]],
-    sources: dict[str, Path | None],
+    attack: Attack,
+    sources: Mapping[str, Path | None],
+    args: Sequence[str] = (),
+    files: Mapping[str, int] | None = None,
 ) -> dict[str, dict[str, str]]:
+    """
+    Run C{attack} against a fresh server from each of C{sources}.
+
+    @return: the figures of each source, by its label.
+    """
     results = {}
     for label, source in sources.items():
         with tempfile.TemporaryDirectory() as tmpName:
             tmp = Path(tmpName)
             certs = makeCertificates(tmp / "certs")
-            server = serve(tmp, certs, source)
+            server = serve(tmp, certs, source, args, files)
             try:
                 results[label] = attack(server, certs)
             finally:
@@ -272,33 +331,26 @@ def worktree(revision: str, into: Path) -> Path:
     return path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--baseline", help="another revision to measure beside")
-    parser.add_argument("--pipelined", type=int, default=300)
-    parser.add_argument("--frames", type=int, default=100_000)
-    parser.add_argument("--slow", type=int, default=100)
-    args = parser.parse_args()
+def compare(
+    baseline: str | None,
+    run: Callable[[Mapping[str, Path | None]], dict[str, dict[str, dict[str, str]]]],
+) -> None:
+    """
+    Measure this checkout, and C{baseline} (a revision, checked out in a
+    temporary git worktree) beside it if given, then print the figures side
+    by side.
+
+    @param run: takes the sources to measure, by label; returns the figures
+        of each attack, by its title.
+    """
     with tempfile.TemporaryDirectory() as name:
         sources: dict[str, Path | None] = {"this checkout": None}
-        if args.baseline:
-            sources[args.baseline] = worktree(args.baseline, Path(name))
+        if baseline:
+            sources[baseline] = worktree(baseline, Path(name))
         try:
-            report = {
-                "HTTP/1.1 pipelining, nothing read": measure(
-                    "pipelining",
-                    lambda s, c: pipelining(s, c, args.pipelined),
-                    sources,
-                ),
-                "DATA flood on a closed HTTP/2 stream": measure(
-                    "flood", lambda s, c: flood(s, c, args.frames), sources
-                ),
-                "HTTP/1.1 heads one byte a second": measure(
-                    "slow heads", lambda s, c: slowHeads(s, c, args.slow), sources
-                ),
-            }
+            report = run(sources)
         finally:
-            if args.baseline:
+            if baseline:
                 subprocess.run(
                     [
                         "git",
@@ -307,7 +359,7 @@ def main() -> None:
                         "worktree",
                         "remove",
                         "--force",
-                        str(sources[args.baseline]),
+                        str(sources[baseline]),
                     ],
                     check=False,
                     capture_output=True,
@@ -317,10 +369,52 @@ def main() -> None:
         labels = list(results)
         keys = list(results[labels[0]])
         width = max(map(len, keys)) + 2
-        print(" " * width + "".join(f"{label:>28}" for label in labels))
+        column = 2 + max(
+            [28, *map(len, labels)]
+            + [len(value) for figures in results.values() for value in figures.values()]
+        )
+        print(" " * width + "".join(f"{label:>{column}}" for label in labels))
         for key in keys:
-            row = "".join(f"{results[label].get(key, '-'):>28}" for label in labels)
+            row = "".join(
+                f"{results[label].get(key, '-'):>{column}}" for label in labels
+            )
             print(f"{key:<{width}}{row}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--baseline", help="another revision to measure beside")
+    parser.add_argument("--pipelined", type=int, default=300)
+    parser.add_argument("--frames", type=int, default=100_000)
+    parser.add_argument("--slow", type=int, default=100)
+    args = parser.parse_args()
+
+    def run(
+        sources: Mapping[str, Path | None],
+    ) -> dict[str, dict[str, dict[str, str]]]:
+        return {
+            "HTTP/1.1 pipelining, nothing read": measure(
+                "pipelining",
+                lambda s, c: pipelining(s, c, args.pipelined),
+                sources,
+            ),
+            "DATA flood on a closed HTTP/2 stream": measure(
+                "flood", lambda s, c: flood(s, c, args.frames), sources
+            ),
+            "HTTP/1.1 heads one byte a second": measure(
+                "slow heads", lambda s, c: slowHeads(s, c, args.slow), sources
+            ),
+            "HTTP/2 frame floods, one connection each": measure(
+                # The one-byte window dribble asks for a file too large to
+                # be sent before the flood ends.
+                "frame floods",
+                floods,
+                sources,
+                files={"big.bin": 10 * _MIB},
+            ),
+        }
+
+    compare(args.baseline, run)
 
 
 if __name__ == "__main__":

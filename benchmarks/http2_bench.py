@@ -31,7 +31,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.nginx import findNginx, freePort, writeNginxConfig  # noqa: E402
-from tests.helpers import makeCertificates, makeSite, twistdCommand  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    cpuSeconds,
+    makeCertificates,
+    makeSite,
+    twistdCommand,
+)
 
 #: The small page: about 1.6 KB of HTML once rendered.
 PAGE = (
@@ -58,14 +63,6 @@ class Result:
     megabytes: float
     cpuMicroseconds: float
     failed: int
-
-
-def cpuSeconds(pid: int) -> float:
-    """
-    CPU time (user + system) a process has used, from C{/proc}.
-    """
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

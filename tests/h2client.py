@@ -14,9 +14,30 @@ from collections.abc import Callable, Sequence
 
 from h2.config import H2Configuration
 from h2.connection import H2Connection
-from hyperframe.frame import DataFrame, Frame, GoAwayFrame, HeadersFrame
+from h2.errors import ErrorCodes
+from h2.settings import SettingCodes
+from hyperframe.frame import (
+    ContinuationFrame,
+    DataFrame,
+    Frame,
+    GoAwayFrame,
+    HeadersFrame,
+    PingFrame,
+    PriorityFrame,
+    RstStreamFrame,
+    SettingsFrame,
+    WindowUpdateFrame,
+)
 
-__all__ = ["FrameReader", "RawClient", "dataBytes", "requestHeaders"]
+__all__ = [
+    "FLOODS",
+    "FLOOD_FRAMES",
+    "FrameReader",
+    "RawClient",
+    "answers",
+    "dataBytes",
+    "requestHeaders",
+]
 
 
 def requestHeaders(
@@ -207,3 +228,116 @@ class RawClient:
         if answer:
             self.tls.close()
         return True
+
+
+#: Floods of frames that do no useful work, by name: each sends its frames
+#: on a started connection and returns how many it sent.  The tests check
+#: each is cut short with GOAWAY ENHANCE_YOUR_CALM
+#: (L{tests.integration.test_http2}); C{benchmarks/abuse_bench.py} measures
+#: what each costs the server.
+FLOODS: list[tuple[str, Callable[[RawClient], int]]] = []
+
+#: How many frames a flood of one kind of frame sends: 20 times the frame
+#: budget (L{h2site.http.limits.ConnectionLimits.frameBudget}), so a server
+#: that stops when the budget is spent, at the end of the chunk it was
+#: reading (32 KiB, up to 3,641 of the smallest frames), has visibly
+#: answered only part of the flood.
+FLOOD_FRAMES = 20_000
+
+
+def _flood(
+    name: str,
+) -> Callable[[Callable[[RawClient], int]], Callable[[RawClient], int]]:
+    def register(f: Callable[[RawClient], int]) -> Callable[[RawClient], int]:
+        FLOODS.append((name, f))
+        return f
+
+    return register
+
+
+def _frames(client: RawClient, frames: list[Frame]) -> int:
+    client.sendFrames(frames)
+    return len(frames)
+
+
+@_flood("PING")
+def _ping(client: RawClient) -> int:
+    return _frames(client, [PingFrame(0, opaque_data=b"12345678")] * FLOOD_FRAMES)
+
+
+@_flood("SETTINGS")
+def _settings(client: RawClient) -> int:
+    return _frames(client, [SettingsFrame(0)] * FLOOD_FRAMES)
+
+
+@_flood("PRIORITY for idle streams")
+def _priority(client: RawClient) -> int:
+    return _frames(
+        client,
+        [PriorityFrame(2 * i + 1, depends_on=0) for i in range(FLOOD_FRAMES)],
+    )
+
+
+@_flood("empty DATA")
+def _emptyData(client: RawClient) -> int:
+    streamID = client.request("/", method="POST", endStream=False)
+    return 1 + _frames(client, [DataFrame(streamID)] * FLOOD_FRAMES)
+
+
+@_flood("tiny WINDOW_UPDATE")
+def _tinyWindowUpdates(client: RawClient) -> int:
+    return _frames(client, [WindowUpdateFrame(0, window_increment=1)] * FLOOD_FRAMES)
+
+
+@_flood("unknown frame types")
+def _unknown(client: RawClient) -> int:
+    client.send(b"\x00\x00\x01\xee\x00\x00\x00\x00\x00x" * FLOOD_FRAMES)
+    return FLOOD_FRAMES
+
+
+@_flood("rapid reset")
+def _rapidReset(client: RawClient) -> int:
+    data = []
+    for i in range(400):
+        streamID = 2 * i + 1
+        data.append(client.headersFrame(streamID, "/"))
+        data.append(RstStreamFrame(streamID, error_code=ErrorCodes.CANCEL).serialize())
+    client.send(b"".join(data))
+    return len(data)
+
+
+@_flood("CONTINUATION past the header size limit")
+def _continuation(client: RawClient) -> int:
+    headers = HeadersFrame(1)
+    headers.data = client.h2.encoder.encode(requestHeaders("/"))
+    more = [ContinuationFrame(1, data=b"\x40\x01a\x01b" * 3000) for _ in range(4)]
+    return _frames(client, [headers, *more])
+
+
+@_flood("one-byte window dribble")
+def _dribble(client: RawClient) -> int:
+    client.h2.update_settings({SettingCodes.INITIAL_WINDOW_SIZE: 1})
+    client.flush()
+    streamID = client.request("/static/big.bin")
+    return 2 + _frames(client, [WindowUpdateFrame(streamID, window_increment=1)] * 1500)
+
+
+def answers(frames: Sequence[Frame]) -> int:
+    """
+    How many of C{frames}, received since a flood began, answered it: every
+    frame but the connection's opening SETTINGS, the acknowledgement of
+    ours, and the closing GOAWAY.
+    """
+    acknowledged = False
+    count = 0
+    for frame in frames:
+        if isinstance(frame, GoAwayFrame):
+            continue
+        if isinstance(frame, SettingsFrame):
+            if "ACK" not in frame.flags:
+                continue
+            if not acknowledged:
+                acknowledged = True
+                continue
+        count += 1
+    return count

@@ -1,10 +1,12 @@
 """
-Shared test helpers: a test certificate authority, a site folder, and the real
-C{twistd h2site} process on a port the kernel picks.
+Shared test helpers: a test certificate authority, a site folder, headless
+Chromium, the real C{twistd h2site} process on a port the kernel picks, and
+what can be read of a process from C{/proc}.
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import ipaddress
@@ -181,8 +183,6 @@ def sharedCertificates() -> Certificates:
     removed at exit).
     """
     directory = Path(tempfile.mkdtemp(prefix="h2site-certs-"))
-    import atexit
-
     atexit.register(shutil.rmtree, directory, True)
     return makeCertificates(directory)
 
@@ -379,6 +379,8 @@ class Server:
     urls: list[str] = field(default_factory=list)
     process: subprocess.Popen[str] | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
+    #: Whether the output is still being read (the process has not closed it).
+    _reading: bool = field(default=True, init=False)
 
     def start(self, listeners: int = 1) -> Server:
         self.process = subprocess.Popen(
@@ -408,8 +410,6 @@ class Server:
                     )
                 self._changed.wait(min(left, 1.0))
         return self
-
-    _reading: bool = True
 
     def _read(self) -> None:
         assert self.process is not None and self.process.stdout is not None
@@ -541,9 +541,29 @@ def startSocketActivated(
     return server, port
 
 
+# Process measurements, from /proc (Linux).  In the default suite they only
+# count (bytesRead) or bound a wait (waitIdle: until the server has done all
+# it was given); the resource figures, CPU seconds and resident memory, are
+# taken by benchmarks/, never asserted in tests, since a shared two-core
+# machine makes any threshold on them flaky.
+
+
+def bytesRead(pid: int) -> int:
+    """
+    How many bytes a process has read through C{read}-like system calls
+    (C{rchar} of C{/proc/PID/io}): a count of the work it did, such as the
+    file bytes a server read to answer, whatever the machine's load.
+    """
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar")
+
+
 def cpuSeconds(pid: int) -> float:
     """
-    CPU time (user + system) a process has used, from C{/proc}.
+    CPU time (user + system) a process has used, from C{/proc}; for
+    benchmarks.
     """
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -551,7 +571,7 @@ def cpuSeconds(pid: int) -> float:
 
 def rssBytes(pid: int) -> int:
     """
-    A process's resident memory, from C{/proc}.
+    A process's resident memory, from C{/proc}; for benchmarks.
     """
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -562,7 +582,8 @@ def rssBytes(pid: int) -> int:
 def waitIdle(pid: int, quiet: float = 0.5, timeout: float = TIMEOUT) -> None:
     """
     Wait until a process has used no CPU for C{quiet} seconds (it has done
-    all the work it was given), within C{timeout}.
+    all the work it was given), within C{timeout}: a server that keeps
+    spinning fails the wait.
     """
     deadline = time.monotonic() + timeout
     last = cpuSeconds(pid)

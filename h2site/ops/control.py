@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_operations -*-
+# -*- test-case-name: tests.unit.ops.test_control -*-
 """
 Operator control of a running server: reload on SIGHUP, access-log reopen on
 SIGUSR1, certificates reloaded when their files change, and systemd told

@@ -18,7 +18,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -134,7 +134,7 @@ class _WorkerProtocol(protocol.ProcessProtocol):
     def __init__(self, supervisor: WorkerSupervisor, slot: int) -> None:
         self._supervisor = supervisor
         self._slot = slot
-        self.started = time.monotonic()
+        self.started = supervisor._now()
         self.pid: int | None = None
 
     def connectionMade(self) -> None:
@@ -164,13 +164,22 @@ class WorkerSupervisor(service.Service):
         notifier: Notifier,
         reactor: Any,
         stopTimeout: float = STOP_TIMEOUT,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
+        """
+        @param reactor: provides L{IReactorProcess}, L{IReactorTime} and
+            L{IReactorFromThreads}.
+        @param now: a monotonic clock, for how long a worker lived before
+            it died (not the reactor's, which follows the wall clock);
+            tests pass their fake clock's.
+        """
         self._count = count
         self._argv = list(argv)
         self._listen = listen
         self._notifier = notifier
         self._reactor = reactor
         self._stopTimeout = stopTimeout
+        self._now = now
         self._ports: list[IListeningPort] = []
         #: For each listener, the socket each worker slot accepts from.
         self._sockets: list[list[socket.socket]] = []
@@ -299,7 +308,7 @@ class WorkerSupervisor(service.Service):
             if ended is not None:
                 ended.callback(None)
             return
-        lived = time.monotonic() - worker.started
+        lived = self._now() - worker.started
         self._failures[slot] = 1 if lived > 10 else self._failures.get(slot, 0) + 1
         delay = restartDelay(self._failures[slot])
         _log.warn(

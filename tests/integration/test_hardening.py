@@ -268,7 +268,11 @@ class SlowClientTests(HardeningTestCase):
     def test_headTrickle(self) -> None:
         """
         Ten HTTP/1.1 heads trickled a byte every 0.25 s each get 408 and
-        are closed, 2 s after their first byte, not at the idle timeout.
+        are closed by the header timeout (the server says so for each), not
+        at the idle timeout.  That the timeout runs from the first byte
+        however the bytes come is tested on a fake clock by
+        L{tests.unit.http.test_h1.HeadDeadlineTests}; when the connections
+        are closed is measured by C{benchmarks/abuse_bench.py}.
         """
         sockets = []
         for _ in range(10):
@@ -277,15 +281,15 @@ class SlowClientTests(HardeningTestCase):
             self.addCleanup(sock.close)
             sockets.append(sock)
         head = b"GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: " + b"x" * 100
-        started = time.monotonic()
         answers = self.trickle(sockets, head)
-        elapsed = time.monotonic() - started
         for answer in answers.values():
             self.assertTrue(
                 answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer
             )
-        self.assertGreaterEqual(elapsed, 2.0)
         self.assertEqual(len(self.entries('"status":408')), 10)
+        self.assertEqual(
+            self.server.output().count("request head not complete within 2 s"), 10
+        )
 
     def test_handshakeTrickle(self) -> None:
         """

@@ -14,8 +14,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import time
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -23,26 +21,19 @@ import httpx
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 from hyperframe.frame import (
-    ContinuationFrame,
     DataFrame,
-    Frame,
     GoAwayFrame,
-    HeadersFrame,
-    PingFrame,
-    PriorityFrame,
     RstStreamFrame,
-    SettingsFrame,
     WindowUpdateFrame,
 )
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.h2client import RawClient, dataBytes, requestHeaders
+from tests.h2client import FLOODS, RawClient, answers, dataBytes
 from tests.helpers import (
     TIMEOUT,
     Server,
-    cpuSeconds,
+    bytesRead,
     makeSite,
-    rssBytes,
     sharedCertificates,
     startServer,
     waitIdle,
@@ -152,13 +143,13 @@ class ConnectionErrorTests(ServerTestCase):
         raw = socket.socket(fileno=os.dup(client.tls.fileno()))
         self.addCleanup(raw.close)
         raw.settimeout(TIMEOUT)
-        started = time.monotonic()
         try:
             while raw.recv(65536):
                 pass
         except ConnectionResetError:
             pass
-        self.assertLess(time.monotonic() - started, 15)
+        except TimeoutError:
+            self.fail(f"the server kept TCP open for {TIMEOUT:g} s")
         self.assertServesOthers()
 
 
@@ -168,26 +159,32 @@ class FlowControlTests(ServerTestCase):
     server neither CPU nor unbounded memory.
     """
 
-    def test_stallCostsNoCPU(self) -> None:
+    def test_stallSendsNothing(self) -> None:
         """
-        With the window used up, the server spends (next to) no CPU until a
-        WINDOW_UPDATE arrives (stock Twisted spun at 100% of a core), and
-        serves others meanwhile.
+        With the window used up, the server sends nothing at all until a
+        WINDOW_UPDATE arrives (stock Twisted spun at 100% of a core), serves
+        others meanwhile, and then sends exactly what the window allows.
+        That the stalled stream also schedules nothing and resumes no
+        producer is counted in memory by
+        L{tests.unit.http.h2.test_connection.FlowControlTests}; the CPU a
+        stall costs is measured by C{benchmarks/stall_bench.py}.
         """
         client = self.connect()
         client.start()
         streamID = client.request("/static/big.bin")
         client.readUntil(lambda frames: dataBytes(frames, streamID) >= 65535, TIMEOUT)
         self.assertEqual(dataBytes(client.frames, streamID), 65535)
-        before = cpuSeconds(self.pid)
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            client.tls.settimeout(max(0.01, deadline - time.monotonic()))
-            client.receive()
-        spent = cpuSeconds(self.pid) - before
-        self.assertLess(spent, 0.2)
-        self.assertEqual(dataBytes(client.frames, streamID), 65535)
+        # Whatever was already on its way has arrived once the server is
+        # idle; from then on, nothing more may come.
+        waitIdle(self.pid)
+        client.tls.settimeout(0.1)
+        client.receive()
+        received = len(client.frames)
         self.assertServesOthers()
+        client.tls.settimeout(2.0)
+        client.receive()
+        self.assertFalse(client.closed)
+        self.assertEqual(client.frames[received:], [])
         client.sendFrames(
             [
                 WindowUpdateFrame(0, window_increment=100000),
@@ -200,13 +197,15 @@ class FlowControlTests(ServerTestCase):
     def test_neverReadingBoundsMemory(self) -> None:
         """
         A client that opens every window, asks for 100 copies of a 10 MiB
-        file and reads nothing makes the server hold a bounded amount of
-        memory (stock Twisted grew by hundreds of MiB), and others are
-        served meanwhile.
+        file and reads nothing makes the server read only what the socket
+        buffers and its own bounded buffers hold, not the 1000 MiB asked
+        for (stock Twisted read and held it all, growing by hundreds of
+        MiB); others are served meanwhile.  What it then holds in memory
+        is measured by C{benchmarks/stall_bench.py}.
         """
         self.assertServesOthers()
         waitIdle(self.pid)
-        before = rssBytes(self.pid)
+        before = bytesRead(self.pid)
         client = self.connect()
         client.start({SettingCodes.INITIAL_WINDOW_SIZE: _MAX_WINDOW})
         client.sendFrames([WindowUpdateFrame(0, window_increment=_MAX_WINDOW - 65535)])
@@ -216,105 +215,36 @@ class FlowControlTests(ServerTestCase):
             )
         )
         waitIdle(self.pid)
-        grown = rssBytes(self.pid) - before
-        self.assertLess(grown, 48 * 1024 * 1024)
+        read = bytesRead(self.pid) - before
+        self.assertLess(read, 48 * 1024 * 1024)
         self.assertServesOthers()
-
-
-_FLOODS: list[tuple[str, Callable[[RawClient], None]]] = []
-
-
-def flood(
-    name: str,
-) -> Callable[[Callable[[RawClient], None]], Callable[[RawClient], None]]:
-    def register(f: Callable[[RawClient], None]) -> Callable[[RawClient], None]:
-        _FLOODS.append((name, f))
-        return f
-
-    return register
-
-
-def _frames(client: RawClient, frames: list[Frame]) -> None:
-    client.sendFrames(frames)
-
-
-@flood("PING")
-def _ping(client: RawClient) -> None:
-    _frames(client, [PingFrame(0, opaque_data=b"12345678")] * 2000)
-
-
-@flood("SETTINGS")
-def _settings(client: RawClient) -> None:
-    _frames(client, [SettingsFrame(0)] * 2000)
-
-
-@flood("PRIORITY for idle streams")
-def _priority(client: RawClient) -> None:
-    _frames(client, [PriorityFrame(2 * i + 1, depends_on=0) for i in range(2000)])
-
-
-@flood("empty DATA")
-def _emptyData(client: RawClient) -> None:
-    streamID = client.request("/", method="POST", endStream=False)
-    _frames(client, [DataFrame(streamID)] * 2000)
-
-
-@flood("tiny WINDOW_UPDATE")
-def _tinyWindowUpdates(client: RawClient) -> None:
-    _frames(client, [WindowUpdateFrame(0, window_increment=1)] * 2000)
-
-
-@flood("unknown frame types")
-def _unknown(client: RawClient) -> None:
-    client.send(b"\x00\x00\x01\xee\x00\x00\x00\x00\x00x" * 2000)
-
-
-@flood("rapid reset")
-def _rapidReset(client: RawClient) -> None:
-    data = []
-    for i in range(400):
-        streamID = 2 * i + 1
-        data.append(client.headersFrame(streamID, "/"))
-        data.append(RstStreamFrame(streamID, error_code=ErrorCodes.CANCEL).serialize())
-    client.send(b"".join(data))
-
-
-@flood("CONTINUATION past the header size limit")
-def _continuation(client: RawClient) -> None:
-    headers = HeadersFrame(1)
-    headers.data = client.h2.encoder.encode(requestHeaders("/"))
-    more = [ContinuationFrame(1, data=b"\x40\x01a\x01b" * 3000) for _ in range(4)]
-    _frames(client, [headers, *more])
-
-
-@flood("one-byte window dribble")
-def _dribble(client: RawClient) -> None:
-    client.h2.update_settings({SettingCodes.INITIAL_WINDOW_SIZE: 1})
-    client.flush()
-    streamID = client.request("/static/big.bin")
-    _frames(client, [WindowUpdateFrame(streamID, window_increment=1)] * 1500)
 
 
 class AbuseTests(ServerTestCase):
     """
     Floods of frames that do no useful work each end with GOAWAY
-    ENHANCE_YOUR_CALM and a closed connection, after little CPU, while a
-    well-behaved client is served before, during and after.
+    ENHANCE_YOUR_CALM and a closed connection, cut short by the frame
+    budget, while a well-behaved client is served before, during and after.
+    What each flood costs in CPU is measured by
+    C{benchmarks/abuse_bench.py}; here the server's answers are counted.
     """
 
     def test_floods(self) -> None:
         """
         PING, SETTINGS, PRIORITY, empty DATA, tiny WINDOW_UPDATE, unknown
-        frames, rapid reset, oversized CONTINUATION and one-byte windows.
+        frames, rapid reset, oversized CONTINUATION and one-byte windows:
+        the server stops long before it has answered half the frames of the
+        flood (PING and SETTINGS are answered only until the budget is
+        spent), so what a flood costs is bounded by the budget, not by the
+        flood.
         """
         self.assertServesOthers()
-        for name, attack in _FLOODS:
+        for name, attack in FLOODS:
             client = self.connect()
             client.start()
-            before = cpuSeconds(self.pid)
-            attack(client)
+            sent = attack(client)
             self.assertGoAwayThenClosed(client, ErrorCodes.ENHANCE_YOUR_CALM, name)
-            self.assertLess(cpuSeconds(self.pid) - before, 1.0, name)
+            self.assertLess(answers(client.frames), sent // 2, name)
             self.assertServesOthers()
 
 
@@ -408,17 +338,19 @@ class ShutdownTimeoutTests(ServerTestCase):
     def test_stalledClientCut(self) -> None:
         """
         A client that stops reading mid-download is cut once the timeout
-        expires, and the server exits.
+        expires (the server says so), and the server exits.  How long after
+        SIGTERM is measured by C{benchmarks/stall_bench.py}.
         """
         client = self.connect()
         client.start()
         streamID = client.request("/static/big.bin")
         client.readUntil(lambda frames: dataBytes(frames, streamID) >= 65535)
-        started = time.monotonic()
         self.server.signal(signal.SIGTERM)
         assert self.server.process is not None
         self.assertExitedCleanly()
-        self.assertLess(time.monotonic() - started, 10)
+        self.assertIn(
+            "shutdown timeout: aborting 1 connection(s)", self.server.output()
+        )
         self.assertTrue(client.waitClosed(TIMEOUT))
 
 
