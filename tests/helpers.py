@@ -596,3 +596,21 @@ def waitIdle(pid: int, quiet: float = 0.5, timeout: float = TIMEOUT) -> None:
         elif time.monotonic() - since >= quiet:
             return
     raise AssertionError("the server never went idle")
+
+
+def readToEnd(sock: socket.socket, timeout: float = TIMEOUT) -> bytes:
+    """
+    Everything the server sends on C{sock} until it closes the connection
+    (or resets it, or breaks TLS: what arrived before is returned).
+    """
+    sock.settimeout(timeout)
+    chunks = []
+    while True:
+        try:
+            chunk = sock.recv(1 << 20)
+        except (ssl.SSLError, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -25,7 +25,7 @@ from pathlib import Path
 from h2.errors import ErrorCodes
 from hyperframe.frame import DataFrame, GoAwayFrame, RstStreamFrame
 
-from tests.helpers import TIMEOUT, requireTool, waitIdle
+from tests.helpers import TIMEOUT, readToEnd, requireTool, waitIdle
 from tests.integration.test_http2 import ServerTestCase
 
 #: A static file held in memory (under --static-memory-file), so a response
@@ -58,23 +58,6 @@ def tlsSocket(
     raw.settimeout(TIMEOUT)
     raw.connect(("127.0.0.1", port))
     return context.wrap_socket(raw, server_hostname="localhost")
-
-
-def readAll(sock: socket.socket, timeout: float = TIMEOUT) -> bytes:
-    """
-    Everything the server sends until it closes the connection.
-    """
-    sock.settimeout(timeout)
-    chunks = []
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except (ssl.SSLError, ConnectionResetError):
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def curl(*args: str) -> tuple[int, str]:
@@ -170,7 +153,7 @@ class PipeliningTests(HardeningTestCase):
             request * 20
             + request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
         )
-        data = readAll(client)
+        data = readToEnd(client)
         self.assertEqual(data.count(b"HTTP/1.1 200 OK\r\n"), 21)
         self.assertGreater(len(data), 21 * _MEDIUM)
 

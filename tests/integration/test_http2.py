@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import ssl
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -34,6 +33,7 @@ from tests.helpers import (
     Server,
     bytesRead,
     makeSite,
+    readToEnd,
     sharedCertificates,
     startServer,
     waitIdle,
@@ -317,9 +317,9 @@ class GracefulShutdownTests(ServerTestCase):
         busy.sendall(b"GET /static/big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
         received = [busy.recv(65536)]
         self.server.signal(signal.SIGTERM)
-        self.assertEqual(_readToEnd(idle), b"")
+        self.assertEqual(readToEnd(idle), b"")
         idle.close()
-        received.append(_readToEnd(busy))
+        received.append(readToEnd(busy))
         busy.close()
         response = b"".join(received)
         head, _, body = response.partition(b"\r\n\r\n")
@@ -352,16 +352,3 @@ class ShutdownTimeoutTests(ServerTestCase):
             "shutdown timeout: aborting 1 connection(s)", self.server.output()
         )
         self.assertTrue(client.waitClosed(TIMEOUT))
-
-
-def _readToEnd(tls: ssl.SSLSocket) -> bytes:
-    chunks = []
-    while True:
-        try:
-            chunk = tls.recv(1 << 20)
-        except (ssl.SSLError, ConnectionResetError):
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
