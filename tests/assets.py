@@ -16,11 +16,11 @@ def urls(html: str, pageURL: str = "/") -> list[str]:
     return [asset.url for asset in findAssets(html, pageURL)]
 
 
-def style(url: str, **kwargs: str) -> Asset:
+def style(url: str, media: str | None = None, **kwargs: str) -> Asset:
     """
     The asset a stylesheet at C{url} gives.
     """
-    return Asset(url, "preload", "style", **kwargs)
+    return Asset(url, "preload", "style", media=media, **kwargs)
 
 
 def script(url: str, **kwargs: str) -> Asset:
@@ -35,3 +35,17 @@ def module(url: str, **kwargs: str) -> Asset:
     The asset a module script at C{url} gives.
     """
     return Asset(url, "modulepreload", None, **kwargs)
+
+
+def image(url: str, media: str | None = None, **kwargs: str) -> Asset:
+    """
+    The asset an image at C{url} gives.
+    """
+    return Asset(url, "preload", "image", media=media, **kwargs)
+
+
+def font(url: str, type: str | None = "font/woff2", media: str | None = None) -> Asset:
+    """
+    The asset a font at C{url} gives: always fetched in CORS mode.
+    """
+    return Asset(url, "preload", "font", type, "anonymous", media)

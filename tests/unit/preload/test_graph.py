@@ -15,6 +15,7 @@ from h2site.preload.graph import (
 )
 from h2site.refs.asset import Asset
 from h2site.refs.links import linkHeaderValue
+from tests.assets import font, image, module, script, style
 
 
 class FakeSource:
@@ -36,26 +37,6 @@ class FakeSource:
         if data is None or len(data) > limit:
             return None
         return data
-
-
-def style(url: str, media: str | None = None) -> Asset:
-    return Asset(url, "preload", "style", media=media)
-
-
-def image(url: str, media: str | None = None, **kwargs: str) -> Asset:
-    return Asset(url, "preload", "image", media=media, **kwargs)
-
-
-def font(url: str, media: str | None = None) -> Asset:
-    return Asset(url, "preload", "font", "font/woff2", "anonymous", media)
-
-
-def module(url: str, crossorigin: str | None = None) -> Asset:
-    return Asset(url, "modulepreload", None, crossorigin=crossorigin)
-
-
-def script(url: str) -> Asset:
-    return Asset(url, "preload", "script")
 
 
 # The demo site's shape: a stylesheet importing another and naming a font
@@ -287,7 +268,7 @@ class DiscoveryTests(SynchronousTestCase):
             '<link rel=stylesheet crossorigin=use-credentials href="/a.css">'
         )
         found = AssetGraph(source).discover(html, "/")
-        self.assertEqual(found[2], module("/n.mjs", "use-credentials"))
+        self.assertEqual(found[2], module("/n.mjs", crossorigin="use-credentials"))
         self.assertEqual(found[3], font("/f.woff2"))
 
     def test_firstReferenceWins(self) -> None:

@@ -7,6 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from h2site.refs.asset import Asset
 from h2site.refs.css import findStylesheetAssets, findURLReferences
 from h2site.refs.links import linkHeaderValues
+from tests.assets import font, image, style
 
 CSS_URL = "/static/css/app.css"
 
@@ -23,18 +24,6 @@ def urls(css: str, url: str = CSS_URL) -> list[str]:
     Just the URLs found, in order.
     """
     return [asset.url for asset in found(css, url)]
-
-
-def style(url: str, media: str | None = None) -> Asset:
-    return Asset(url, "preload", "style", media=media)
-
-
-def image(url: str, media: str | None = None) -> Asset:
-    return Asset(url, "preload", "image", media=media)
-
-
-def font(url: str, type: str | None = "font/woff2", media: str | None = None) -> Asset:
-    return Asset(url, "preload", "font", type, "anonymous", media)
 
 
 class ImportTests(SynchronousTestCase):
