@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -55,11 +55,12 @@ from h2site.files.representation import (
     withHeaders,
 )
 from h2site.files.safepath import nameToURL, resolveStaticPath, urlToName
+from h2site.files.walk import walk
 from h2site.semantics.conditional import ETag
 from h2site.semantics.mediatypes import isCompressible, mediaType
 from h2site.semantics.negotiation import IDENTITY
 
-__all__ = ["FileStore", "MemoryLimits", "StoredFile", "indexFile", "walk"]
+__all__ = ["FileStore", "MemoryLimits", "StoredFile", "indexFile"]
 
 _log = Logger(namespace="h2site.static")
 
@@ -232,40 +233,6 @@ def indexFile(
         )
     )
     return StoredFile(name, realPath, stamps, rep)
-
-
-def walk(root: str) -> Iterator[str]:
-    """
-    The names (C{/}-separated, below C{root}) of every file the safety
-    rules allow serving: no dot-names, and symlinks only to places inside
-    the root (each real directory visited once, so link loops end).
-
-    @param root: a real path (through C{os.path.realpath}).
-    """
-    seen: set[str] = set()
-
-    def visit(directory: str, prefix: str) -> Iterator[str]:
-        real = os.path.realpath(directory)
-        if real in seen or not (real == root or real.startswith(root + os.sep)):
-            return
-        seen.add(real)
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                isDir, isFile = entry.is_dir(), entry.is_file()
-            except OSError:
-                continue
-            if isDir:
-                yield from visit(entry.path, prefix + entry.name + "/")
-            elif isFile:
-                yield prefix + entry.name
-
-    yield from visit(root, "")
 
 
 @dataclass

@@ -13,7 +13,8 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.files.representation import representationFromBytes, stampOf
-from h2site.files.store import FileStore, MemoryLimits, StoredFile, walk
+from h2site.files.store import FileStore, MemoryLimits, StoredFile
+from h2site.files.walk import walk
 from h2site.semantics.negotiation import IDENTITY
 
 CSS = b"body { color: red; }\n" * 200
