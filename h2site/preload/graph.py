@@ -193,6 +193,11 @@ class AssetGraph:
         self._limits = limits
         self._scans: dict[tuple[str, str], _Scan | None] = {}
         self._exists: dict[str, bool] = {}
+        #: For each page discovered, the URLs it names as its own assets
+        #: that no file answers: never announced (a hint for a 404 costs a
+        #: request instead of saving one), and reported at start-up, since
+        #: they are broken references the site's author wants to know of.
+        self.missing: dict[str, tuple[str, ...]] = {}
 
     def _exist(self, url: str) -> bool:
         if url not in self._exists:
@@ -242,11 +247,20 @@ class AssetGraph:
 
     def discover(self, html: str, pageURL: str) -> list[Asset]:
         """
-        Every asset of a page, its own and those they pull in, breadth
-        first, each URL once (its first reference decides its attributes).
+        Every asset of a page that a file answers, its own and those they
+        pull in, breadth first, each URL once (its first reference decides
+        its attributes).  The page's own references to missing files are
+        left in L{missing}.
         """
         limits = self._limits
-        found = findAssets(html, pageURL)
+        found = []
+        missing = []
+        for asset in findAssets(html, pageURL):
+            (found if self._exist(asset.url) else missing).append(asset)
+        if missing:
+            self.missing[pageURL] = tuple(asset.url for asset in missing)
+        else:
+            self.missing.pop(pageURL, None)
         seen = {asset.url for asset in found}
         queue = deque((asset, 0) for asset in found)
         scannedBytes = 0

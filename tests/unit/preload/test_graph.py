@@ -147,9 +147,9 @@ class DiscoveryTests(SynchronousTestCase):
 
     def test_missingDeepFiles(self) -> None:
         """
-        A file that a stylesheet or module names but the server does not
-        have is not announced (the page's own references are, as they may
-        be pages or files outside the static folder).
+        A file that the page, a stylesheet or a module names but the server
+        does not have is not announced: a hint for a 404 costs a request.
+        The page's own broken references are remembered, to be reported.
         """
         source = FakeSource(
             {
@@ -162,10 +162,11 @@ class DiscoveryTests(SynchronousTestCase):
             '<script type=module src="/m.mjs"></script>'
             '<link rel=stylesheet href="/missing.css">'
         )
-        self.assertEqual(
-            AssetGraph(source).discover(html, "/"),
-            [style("/a.css"), module("/m.mjs"), style("/missing.css")],
-        )
+        graph = AssetGraph(source)
+        self.assertEqual(graph.discover(html, "/"), [style("/a.css"), module("/m.mjs")])
+        self.assertEqual(graph.missing, {"/": ("/missing.css",)})
+        graph.discover('<link rel=stylesheet href="/a.css">', "/")
+        self.assertEqual(graph.missing, {})
 
     def test_hugeFile(self) -> None:
         """
