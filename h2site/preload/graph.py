@@ -253,8 +253,8 @@ class AssetGraph:
         left in L{missing}.
         """
         limits = self._limits
-        found = []
-        missing = []
+        found: list[Asset] = []
+        missing: list[Asset] = []
         for asset in findAssets(html, pageURL):
             (found if self._exist(asset.url) else missing).append(asset)
         if missing:
