@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.unit.files.test_fingerprint -*-
 """
-Fingerprint the references inside stylesheets and modules, so everything a
-page pulls in is requested by a URL that may be cached as immutable.
+Fingerprint the references inside stylesheets, modules and HTML pages, so
+everything a page pulls in is requested by a URL that may be cached as
+immutable.
 
 C{static_url()} fingerprints what a template names, but a stylesheet names
 its imports, fonts and images itself, and a module its imports, by plain
@@ -11,7 +12,9 @@ revalidated before it is used, which costs the round trip preload saved.
 So, as Django's C{ManifestStaticFilesStorage} does at build time, the file
 store rewrites each such reference to carry the current fingerprint of the
 file it names (C{url("../fonts/x.woff2?v=1a2b...")}), in memory, when it
-indexes the site.
+indexes the site.  The same goes for the pages of a site served as it is
+(a generator's output folder), which name their stylesheets, scripts and
+images by plain URLs too (see L{h2site.refs.htmltargets}).
 
 This module only computes the new bytes; it is pure.  It inserts
 C{?v=<fingerprint>} after the path of a reference and changes nothing else,
@@ -32,13 +35,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from h2site.refs.css import findURLReferences
+from h2site.refs.htmltargets import htmlTargets
 from h2site.refs.js import findImportReferences
 from h2site.refs.urls import resolveURL
 
 __all__ = ["Kind", "Target", "VersionOf", "kindOf", "postOrder", "rewrite", "targets"]
 
-#: What a file is, for rewriting: a stylesheet or a JavaScript file.
-Kind = Literal["css", "js"]
+#: What a file is, for rewriting: a stylesheet, a JavaScript file or an HTML
+#: page.
+Kind = Literal["css", "js", "html"]
 
 #: Maps an absolute, percent-encoded URL path (no query) to the current
 #: fingerprint of the static file there, or L{None} if there is none.
@@ -53,14 +58,15 @@ _URL_SPECIFIER_PREFIXES = ("/", "./", "../")
 def kindOf(name: str, contentType: str) -> Kind | None:
     """
     Which references of a static file are rewritten: a stylesheet's, a
-    JavaScript file's (C{.js} and C{.mjs} served as JavaScript), or none.
+    JavaScript file's (C{.js} and C{.mjs} served as JavaScript), an HTML
+    page's, or none.
     """
-    if contentType.split(";", 1)[0] == "text/css":
+    mediaType = contentType.split(";", 1)[0]
+    if mediaType == "text/css":
         return "css"
-    if (
-        name.lower().endswith(_MODULE_EXTENSIONS)
-        and contentType.split(";", 1)[0] == "text/javascript"
-    ):
+    if mediaType == "text/html":
+        return "html"
+    if name.lower().endswith(_MODULE_EXTENSIONS) and mediaType == "text/javascript":
         return "js"
     return None
 
@@ -133,14 +139,20 @@ def _jsTarget(fileURL: str, specifier: str, start: int) -> Target | None:
 
 
 def _targetsIn(fileURL: str, text: str, kind: Kind) -> list[Target]:
+    """
+    The references in a file's text that may be fingerprinted, in source
+    order.
+    """
     found: list[Target] = []
+    if kind == "html":
+        return [Target(url, insertAt) for url, insertAt in htmlTargets(fileURL, text)]
     if kind == "css":
         for css in findURLReferences(text):
             if text[css.start : css.end] == css.url:
                 target = _cssTarget(fileURL, css.url, css.start)
                 if target is not None:
                     found.append(target)
-    else:
+    elif kind == "js":
         for js in findImportReferences(text):
             if text[js.start : js.end] == js.specifier:
                 target = _jsTarget(fileURL, js.specifier, js.start)

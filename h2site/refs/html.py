@@ -1,36 +1,31 @@
 # -*- test-case-name: tests.unit.refs.test_html -*-
-"""Find the same-origin assets a rendered page needs so they can be announced early."""
+"""
+Find the same-origin assets a rendered page needs so they can be announced
+early, from the tokens of L{h2site.refs.htmltokenizer} (only the few tags
+that can name an asset are looked at).
+"""
 
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
+from collections.abc import Mapping
+from functools import lru_cache
 
 from h2site.refs.asset import Asset
+from h2site.refs.htmltokenizer import START_TAG, attributesOf, tokenize
 from h2site.refs.links import TOKEN
 from h2site.refs.urls import C0_AND_SPACE, asciiLower, resolve
 
-__all__ = ["findAssets"]
+__all__ = ["directoryOf", "findAssets", "relTokens", "resolveFrom", "scriptKind"]
 
 
 # HTML's "ASCII whitespace", which is what it strips around attribute values.
 _ASCII_WHITESPACE = "\t\n\f\r "
 _ASCII_WHITESPACE_RUN = re.compile("[\t\n\f\r ]+")
 
-# Elements whose content the tokenizer reads as text, not markup (noscript
-# because a browser running scripts never fetches what is inside it).
-_RAW_TEXT = frozenset(
-    {
-        "iframe",
-        "noembed",
-        "noframes",
-        "noscript",
-        "plaintext",
-        "textarea",
-        "title",
-        "xmp",
-    }
-)
+# The elements that can name an asset, and <picture>, inside which an
+# image's source is chosen by the browser.
+_NAMES = frozenset(["base", "img", "link", "picture", "script"])
 _ICON_RELS = frozenset({"icon", "apple-touch-icon"})
 # The "JavaScript MIME type essence match" list from the HTML standard.
 _JAVASCRIPT_TYPES = frozenset(
@@ -41,21 +36,49 @@ _JAVASCRIPT_TYPES = frozenset(
 )
 
 
-def _tokens(value: str | None) -> frozenset[str]:
+def directoryOf(url: str) -> str:
+    """
+    The part of a resolved URL that relative paths resolve against: its
+    path up to the last C{/}.
+    """
+    path = url.split("?", 1)[0]
+    return path[: path.rfind("/") + 1]
+
+
+@lru_cache(maxsize=4096)
+def _resolveInDirectory(directory: str, reference: str) -> str | None:
+    """
+    L{resolve}, remembered.
+    """
+    return resolve(directory, reference)
+
+
+def resolveFrom(base: str, reference: str) -> str | None:
+    """
+    L{resolve}, remembered for references that name a path: those resolve
+    the same against any URL of the same directory, and the pages of a
+    site name the same few files from the same few directories.
+    """
+    if reference.lstrip(C0_AND_SPACE)[:1] in ("", "?", "#"):
+        return resolve(base, reference)
+    return _resolveInDirectory(directoryOf(base), reference)
+
+
+def relTokens(value: str | None) -> frozenset[str]:
     """
     Split a space-separated, case-insensitive token list such as C{rel}.
     """
     return frozenset(_ASCII_WHITESPACE_RUN.split(asciiLower(value or ""))) - {""}
 
 
-def _crossorigin(attributes: dict[str, str | None]) -> str | None:
+def _crossorigin(attributes: Mapping[str, str]) -> str | None:
     """
     Map a CORS settings attribute to its state; a missing value or any
     unknown one means C{"anonymous"}, as in HTML.
     """
     if "crossorigin" not in attributes:
         return None
-    if asciiLower(attributes["crossorigin"] or "") == "use-credentials":
+    if asciiLower(attributes["crossorigin"]) == "use-credentials":
         return "use-credentials"
     return "anonymous"
 
@@ -70,7 +93,7 @@ def _media(value: str | None) -> str | None:
     return media
 
 
-def _fetchpriority(attributes: dict[str, str | None]) -> str | None:
+def _fetchpriority(attributes: Mapping[str, str]) -> str | None:
     """
     The C{fetchpriority} attribute's state, L{None} for C{auto} or invalid.
     """
@@ -86,18 +109,19 @@ def _text(value: str | None) -> str | None:
     return value or None
 
 
-def _scriptKind(attributes: dict[str, str | None]) -> str | None:
+def scriptKind(attributes: Mapping[str, str]) -> str | None:
     """
     Decide what a C{<script>} is by the HTML standard's rules for its C{type}
     and legacy C{language} attributes.
 
+    @param attributes: The element's attributes by name.
     @return: C{"classic"}, C{"module"}, or L{None} for data blocks and
         anything else the browser does not fetch as script.
     """
     if "type" in attributes:
-        typeString = attributes["type"] or ""
+        typeString = attributes["type"]
     elif attributes.get("language"):
-        typeString = "text/" + (attributes["language"] or "")
+        typeString = "text/" + attributes["language"]
     else:
         typeString = ""
     typeString = asciiLower(typeString.strip(_ASCII_WHITESPACE))
@@ -108,101 +132,67 @@ def _scriptKind(attributes: dict[str, str | None]) -> str | None:
     return None
 
 
-class _AssetParser(HTMLParser):
+class _AssetFinder:
     """
     Collect assets in document order, as a browser's preload scanner would.
     """
 
     def __init__(self, pageURL: str) -> None:
-        super().__init__(convert_charrefs=True)
         self.assets: list[Asset] = []
         self._seen: set[str] = set()
         self._page = resolve("/", pageURL or "/")
         self._base = self._page
         self._sawBase = False
-        self._templateDepth = 0
         self._pictureDepth = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def feed(self, html: str) -> None:
         """
-        Look at each element that can make the page fetch something, unless
-        it is in inert template content.
+        Look at each HTML element that can make the page fetch something,
+        unless it is in inert template content.
         """
-        if tag == "template":
-            self._templateDepth += 1
-            return
-        if tag == "picture":
-            self._pictureDepth += 1
-        if tag in _RAW_TEXT:
-            self.set_cdata_mode(tag)
-            return
-        if self._templateDepth:
-            return
-        attributes: dict[str, str | None] = {}
-        for name, value in attrs:
-            # The first of duplicated attributes wins; NUL becomes U+FFFD.
-            attributes.setdefault(
-                name, None if value is None else value.replace("\0", "\ufffd")
-            )
-        if tag == "base":
-            self._baseElement(attributes)
-        elif tag == "link":
-            self._linkElement(attributes)
-        elif tag == "script":
-            self._scriptElement(attributes)
-        elif tag == "img":
-            self._imageElement(attributes)
+        for tag in tokenize(html, _NAMES):
+            if tag.inTemplate or tag.foreign:
+                continue
+            name = tag.name
+            if name == "picture":
+                if tag.kind == START_TAG:
+                    self._pictureDepth += 1
+                elif self._pictureDepth:
+                    self._pictureDepth -= 1
+                continue
+            if tag.kind != START_TAG:
+                continue
+            attributes = {a.name: a.value for a in attributesOf(html, tag)}
+            if name == "base":
+                self._baseElement(attributes)
+            elif name == "link":
+                self._linkElement(attributes)
+            elif name == "script":
+                self._scriptElement(attributes)
+            elif name == "img":
+                self._imageElement(attributes)
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """
-        Treat C{<tag />} as C{<tag>}: HTML ignores the slash, so
-        C{<script src=x />} still opens a script whose content is text.
-        """
-        self.handle_starttag(tag, attrs)
-        if tag in ("script", "style"):
-            self.set_cdata_mode(tag)
-
-    def parse_html_declaration(self, i: int) -> int:
-        """
-        Read a malformed C{<![...} as HTML does, as a bogus comment ending at
-        the next C{>}, instead of letting HTMLParser give up on the rest of
-        the document.
-        """
-        try:
-            return super().parse_html_declaration(i)
-        except AssertionError:
-            return self.parse_bogus_comment(i)
-
-    def handle_endtag(self, tag: str) -> None:
-        """
-        Leave template content.
-        """
-        if tag == "template" and self._templateDepth:
-            self._templateDepth -= 1
-        elif tag == "picture" and self._pictureDepth:
-            self._pictureDepth -= 1
-
-    def _baseElement(self, attributes: dict[str, str | None]) -> None:
+    def _baseElement(self, attributes: dict[str, str]) -> None:
         """
         The first C{<base href>} sets the base for the references after it.
         """
         if self._sawBase or "href" not in attributes:
             return
         self._sawBase = True
-        href = attributes["href"] or ""
+        href = attributes["href"]
         if href.strip(C0_AND_SPACE):
             # It resolves against the page itself.  A cross-origin (or
             # unusable) base makes every later reference cross-origin too.
             self._base = None if self._page is None else resolve(self._page, href)
 
-    def _linkElement(self, attributes: dict[str, str | None]) -> None:
+    def _linkElement(self, attributes: dict[str, str]) -> None:
         """
         Stylesheets, explicit (module) preloads and icons.
         """
         href = attributes.get("href")
         if href is None:
             return
-        rel = _tokens(attributes.get("rel"))
+        rel = relTokens(attributes.get("rel"))
         media = _media(attributes.get("media"))
         crossorigin = _crossorigin(attributes)
         if "stylesheet" in rel:
@@ -254,7 +244,7 @@ class _AssetParser(HTMLParser):
                 href, "preload", "image", _text(attributes.get("type")), None, media
             )
 
-    def _scriptElement(self, attributes: dict[str, str | None]) -> None:
+    def _scriptElement(self, attributes: Mapping[str, str]) -> None:
         """
         External classic and module scripts; C{nomodule} only affects classic
         ones.
@@ -262,7 +252,7 @@ class _AssetParser(HTMLParser):
         src = attributes.get("src")
         if src is None:
             return
-        kind = _scriptKind(attributes)
+        kind = scriptKind(attributes)
         crossorigin = _crossorigin(attributes)
         priority = _fetchpriority(attributes)
         if kind == "module":
@@ -270,7 +260,7 @@ class _AssetParser(HTMLParser):
         elif kind == "classic" and "nomodule" not in attributes:
             self._add(src, "preload", "script", None, crossorigin, None, priority)
 
-    def _imageElement(self, attributes: dict[str, str | None]) -> None:
+    def _imageElement(self, attributes: Mapping[str, str]) -> None:
         """
         An image the page marks C{fetchpriority=high}, typically its largest
         one, the browser otherwise finds only once it parses that far.
@@ -303,7 +293,7 @@ class _AssetParser(HTMLParser):
         """
         Record an asset unless it is unusable, the page itself or a repeat.
         """
-        url = None if self._base is None else resolve(self._base, reference)
+        url = None if self._base is None else resolveFrom(self._base, reference)
         if url is None or url == self._page or url in self._seen:
             return
         self._seen.add(url)
@@ -329,11 +319,6 @@ def findAssets(html: str, pageURL: str) -> list[Asset]:
     @return: The assets in document order, each URL once (its first
         reference decides the attributes).
     """
-    parser = _AssetParser(pageURL)
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:
-        # HTMLParser has had crash bugs on hostile input; keep what we have.
-        return list(parser.assets)
-    return list(parser.assets)
+    finder = _AssetFinder(pageURL)
+    finder.feed(html)
+    return finder.assets

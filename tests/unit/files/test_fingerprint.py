@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.files.fingerprint import Kind, kindOf, postOrder, rewrite, targets
+from h2site.files.fingerprint import Kind, Target, kindOf, postOrder, rewrite, targets
 
 CSS_URL = "/static/css/app.css"
 JS_URL = "/static/js/main.mjs"
+HTML_URL = "/docs/library/os.html"
 
 #: The files the tests' "store" has, with their fingerprints.
 VERSIONS = {
@@ -24,6 +26,12 @@ VERSIONS = {
     "/static/js/lib/b.js": "b3",
     "/static/js/data.json": "j1",
     "/other/root.css": "r1",
+    "/static/img/a b.png": "p1",
+    "/docs/_static/basic.css": "c1",
+    "/docs/_static/doctools.js": "d1",
+    "/docs/_static/py.svg": "s2",
+    "/docs/_images/tree.png": "t1",
+    "/docs/_images/tree@2x.png": "t2",
 }
 
 
@@ -31,7 +39,7 @@ def rewritten(text: str, kind: Kind, url: str | None = None) -> str:
     """
     C{text} as L{rewrite} sends it, with the fingerprints of L{VERSIONS}.
     """
-    url = url or (CSS_URL if kind == "css" else JS_URL)
+    url = url or {"css": CSS_URL, "js": JS_URL, "html": HTML_URL}[kind]
     return rewrite(url, text.encode("utf-8"), kind, VERSIONS.get).decode("utf-8")
 
 
@@ -39,7 +47,7 @@ class KindTests(SynchronousTestCase):
     def test_kinds(self) -> None:
         """
         Stylesheets are rewritten as CSS; C{.js} and C{.mjs} files served as
-        JavaScript as JavaScript; nothing else.
+        JavaScript as JavaScript; HTML pages as HTML; nothing else.
         """
         js = "text/javascript; charset=utf-8"
         self.assertEqual(kindOf("a/app.css", "text/css; charset=utf-8"), "css")
@@ -48,7 +56,9 @@ class KindTests(SynchronousTestCase):
         self.assertIsNone(kindOf("a/m.cjs", js))
         self.assertIsNone(kindOf("a/m.js", "application/octet-stream"))
         self.assertIsNone(kindOf("a/i.svg", "image/svg+xml"))
-        self.assertIsNone(kindOf("a/x.html", "text/html; charset=utf-8"))
+        self.assertEqual(kindOf("a/x.html", "text/html; charset=utf-8"), "html")
+        self.assertEqual(kindOf("a/x", "text/html"), "html")
+        self.assertIsNone(kindOf("a/x.xhtml", "application/xhtml+xml"))
 
 
 class StylesheetTests(SynchronousTestCase):
@@ -206,6 +216,113 @@ class ModuleTests(SynchronousTestCase):
         self.assertEqual(rewritten(source, "js"), source)
 
 
+class PageTests(SynchronousTestCase):
+    """
+    The references in HTML pages get the fingerprint of the file they name.
+    """
+
+    def test_sphinx(self) -> None:
+        """
+        A page as Sphinx writes it: stylesheets, scripts, icons and images
+        get their fingerprint; a reference with a query, links to pages,
+        inline scripts, comments and the rest of the bytes stay as written.
+        """
+        page = (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n'
+            '  <meta charset="utf-8" /><title>os \u2014 Miscellaneous</title>\n'
+            '  <link rel="stylesheet" type="text/css" href="../_static/basic.css" />\n'
+            '  <link rel="stylesheet" href="../_static/pydoctheme.css?digest=1" />\n'
+            '  <script data-url_root="../" id="documentation_options" '
+            'src="../_static/doctools.js"></script>\n'
+            '  <link rel="shortcut icon" type="image/png" href="../_static/py.svg" />\n'
+            '  <link rel="next" href="io.html" />\n'
+            "  <script>if (a < b && c > d) { document.write('<img src=x.png>') }"
+            "</script>\n"
+            "  <!-- <script src='../_static/doctools.js'></script> -->\n"
+            "</head><body>\n"
+            '<img alt="tree" src="../_images/tree.png" '
+            'srcset="../_images/tree.png 1x, ../_images/tree@2x.png 2x" />\n'
+            '<a href="../_static/basic.css#top">&lt;style&gt;</a> &amp; more\n'
+            "</body></html>\n"
+        )
+        self.assertEqual(
+            rewritten(page, "html"),
+            page.replace('basic.css" />', 'basic.css?v=c1" />')
+            .replace('doctools.js"></script>', 'doctools.js?v=d1"></script>')
+            .replace('py.svg"', 'py.svg?v=s2"')
+            .replace('tree.png"', 'tree.png?v=t1"')
+            .replace("tree.png 1x", "tree.png?v=t1 1x")
+            .replace("tree@2x.png 2x", "tree@2x.png?v=t2 2x"),
+        )
+
+    def test_leftAlone(self) -> None:
+        """
+        Values with character references, references inside templates,
+        unknown files, other origins and C{data:} URLs are not changed.
+        """
+        page = (
+            '<link rel=stylesheet href="../_static/basic&#46;css">'
+            "<template><script src=../_static/doctools.js></script></template>"
+            "<img src=../_images/missing.png><img src=https://x/_images/tree.png>"
+            "<img src='data:image/png;base64,AA=='>"
+        )
+        self.assertEqual(rewritten(page, "html"), page)
+
+    def test_base(self) -> None:
+        """
+        After a C{<base href>} that moves relative references elsewhere,
+        nothing is rewritten.
+        """
+        page = (
+            "<img src=../_images/tree.png><base href=/elsewhere/>"
+            "<img src=../_images/tree.png>"
+        )
+        self.assertEqual(
+            rewritten(page, "html"),
+            page.replace("tree.png>", "tree.png?v=t1>", 1),
+        )
+
+    def test_encoding(self) -> None:
+        """
+        A UTF-8 byte order mark and non-ASCII text are kept, and positions
+        count characters, not bytes; a page that is not UTF-8 is not
+        rewritten.
+        """
+        page = '\ufeff<p>\u00e9t\u00e9 \U0001f600<img src="../_images/tree.png">'
+        self.assertEqual(
+            rewrite(HTML_URL, page.encode(), "html", VERSIONS.get),
+            page.replace("tree.png", "tree.png?v=t1").encode(),
+        )
+        latin1 = b'<p>\xe9t\xe9<img src="../_images/tree.png">'
+        self.assertIs(rewrite(HTML_URL, latin1, "html", VERSIONS.get), latin1)
+
+    def test_targets(self) -> None:
+        """
+        L{targets} of a page, given to L{rewrite}, give the same result.
+        """
+        page = b"<link rel=icon href=../_static/py.svg><img src=../_images/x.png>"
+        found = targets(HTML_URL, page, "html")
+        self.assertEqual(
+            [t.url for t in found], ["/docs/_static/py.svg", "/docs/_images/x.png"]
+        )
+        self.assertIsInstance(found[0], Target)
+        self.assertEqual(
+            rewrite(HTML_URL, page, "html", VERSIONS.get, found),
+            rewrite(HTML_URL, page, "html", VERSIONS.get),
+        )
+
+    def test_picklable(self) -> None:
+        """
+        What a process pool sends back and forth pickles: the targets, and
+        the functions themselves.
+        """
+        page = b"<img src=../_images/tree.png>"
+        found = targets(HTML_URL, page, "html")
+        self.assertEqual(pickle.loads(pickle.dumps(found)), found)
+        for function in (targets, rewrite, kindOf, postOrder):
+            self.assertIs(pickle.loads(pickle.dumps(function)), function)
+
+
 class TargetTests(SynchronousTestCase):
     def test_targets(self) -> None:
         """
@@ -310,3 +427,57 @@ class PropertyTests(SynchronousTestCase):
         text = once.decode("utf-8")
         self.assertEqual(_FINGERPRINT.sub("", text), css)
         self.assertEqual(rewrite(CSS_URL, once, "css", VERSIONS.get), once)
+
+
+_PAGE_PIECES = [
+    "<img src=",
+    "<img srcset='",
+    "<link rel=stylesheet href=",
+    "<script src=",
+    "<script>",
+    "</script>",
+    "<template>",
+    "</template>",
+    "<base href=",
+    "<!--",
+    "-->",
+    "../_images/tree.png",
+    "../_static/basic.css",
+    "../_static/doctools.js",
+    " 2x,",
+    "#f",
+    "?",
+    "&amp;",
+    "'",
+    '"',
+    " ",
+    ">",
+    "<",
+    "\r\n",
+    "\u00e9",
+]
+
+_PAGEISH = st.lists(
+    st.one_of(st.sampled_from(_PAGE_PIECES), st.text(max_size=3)), max_size=40
+).map("".join)
+
+_PAGE_FINGERPRINT = re.compile(r"\?v=(c1|d1|t1)")
+
+
+class PagePropertyTests(SynchronousTestCase):
+    @settings(database=None, deadline=None, max_examples=500)
+    @given(_PAGEISH)
+    def test_onlyInsertions(self, page: str) -> None:
+        """
+        Rewriting a page only inserts fingerprints, and rewriting again
+        changes nothing.
+        """
+        data = page.encode("utf-8", "surrogatepass")
+        once = rewrite(HTML_URL, data, "html", VERSIONS.get)
+        if once is data:
+            return
+        text = once.decode("utf-8")
+        self.assertEqual(
+            _PAGE_FINGERPRINT.sub("", text), _PAGE_FINGERPRINT.sub("", page)
+        )
+        self.assertEqual(rewrite(HTML_URL, once, "html", VERSIONS.get), once)

@@ -666,6 +666,62 @@ class MalformedTests(SynchronousTestCase):
         self.assertEqual(findAssets("", "/"), [])
 
 
+class StandardTests(SynchronousTestCase):
+    """
+    Where the HTML standard's tokenizer reads a page differently from
+    Python's C{HTMLParser}, on which L{findAssets} used to be built, the
+    standard wins: the assets are those a browser fetches.
+    """
+
+    def test_referenceBeforeEquals(self) -> None:
+        """
+        In an attribute, C{&copy=} is not a character reference (a query
+        written without C{&amp;} keeps working); HTMLParser made it
+        C{\u00a9=}.
+        """
+        self.assertEqual(
+            urls("<link rel=stylesheet href='/a.css?x=1&copy=2'>"),
+            ["/a.css?x=1&copy=2"],
+        )
+
+    def test_scriptDoubleEscaped(self) -> None:
+        """
+        Inside C{<!--<script>} in a script, C{</script>} does not end it
+        (HTMLParser ended the script there, and read the rest as markup).
+        """
+        html = (
+            "<script><!--<script></script><link rel=stylesheet href=/in.css>"
+            "--></script><link rel=stylesheet href=/out.css>"
+        )
+        self.assertEqual(urls(html), ["/out.css"])
+
+    def test_abruptComment(self) -> None:
+        """
+        C{<!-->} is a whole comment (HTMLParser read it as opening one).
+        """
+        self.assertEqual(
+            urls("<!--> <link rel=stylesheet href=/a.css> -->"), ["/a.css"]
+        )
+
+    def test_unquotedEquals(self) -> None:
+        """
+        In C{src==x.js}, the value is C{=x.js} (HTMLParser dropped the
+        second C{=}).
+        """
+        self.assertEqual(urls("<script src==x.js></script>"), ["/=x.js"])
+
+    def test_svg(self) -> None:
+        """
+        In SVG, C{<title>} holds HTML (HTMLParser read its content as
+        text), and a C{<link>} that is SVG's own fetches nothing.
+        """
+        html = (
+            "<svg><title><link rel=stylesheet href=/a.css></title>"
+            "<link rel=stylesheet href=/svg.css></svg>"
+        )
+        self.assertEqual(urls(html), ["/a.css"])
+
+
 # Pieces of markup that random documents are built from, so that the property
 # tests reach the interesting paths more often than random text does.
 _FRAGMENTS = [
