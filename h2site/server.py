@@ -25,7 +25,9 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.internet.threads import deferToThread
+from twisted.logger import Logger
 from twisted.web import http
+from twisted.web.resource import Resource
 
 from h2site.config import Config, checkSiteDir
 from h2site.errors import ConfigError, StartupError
@@ -39,15 +41,19 @@ from h2site.ops.listening import ListeningService
 from h2site.ops.redirecting import RedirectService, configuredPort
 from h2site.ops.sdnotify import Notifier
 from h2site.ops.supervisor import STOP_MARGIN, STOP_TIMEOUT, WorkerSupervisor
+from h2site.sites.kinds import PUBLIC, STATIC, siteKind
 from h2site.tls.context import utcNow
 from h2site.tls.devcert import devCertificatePaths, ensureDevCertificate
 from h2site.tls.endpoints import ListenSpec, escape, parseListen
 from h2site.web.headers import HeaderPolicy, buildHeaderPolicy
+from h2site.web.plain import buildPlainResource
 from h2site.web.redirect import RedirectResource
-from h2site.web.root import SiteRoot, buildResource
+from h2site.web.root import buildResource
 from h2site.web.site import H2Site
 
 __all__ = ["buildServer", "listenSpecs", "makeService"]
+
+_log = Logger(namespace="h2site.server")
 
 
 def listenSpecs(config: Config, create: bool = True) -> tuple[ListenSpec, ...]:
@@ -108,7 +114,7 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
     return endpoint
 
 
-def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
+def _siteBuilder(config: Config, reactor: Any) -> Callable[[], Resource]:
     """
     What builds the site: a new file store and resource tree, at start-up
     and on each reload (then in a thread; the running tree serves until the
@@ -121,25 +127,48 @@ def _siteBuilder(config: Config, reactor: Any) -> Callable[[], SiteRoot]:
     ) -> Deferred[StoredFile | None]:
         return deferToThread(work)
 
-    cache = (
-        BuildCache(Path(config.compressionCache))
-        if config.compressionCache is not None
-        else None
-    )
+    def cache(suffix: str = "") -> BuildCache | None:
+        # One cache per store: each prunes what its own build did not use.
+        if config.compressionCache is None:
+            return None
+        return BuildCache(Path(config.compressionCache + suffix))
 
-    def build() -> SiteRoot:
-        # The checks of start-up, again: a folder that went missing or was
-        # emptied (a deploy half done) must not replace the site with 404s.
-        checkSiteDir(config.siteDir)
-        store = FileStore(
-            os.path.join(config.siteDir, "static"),
+    siteCache, publicCache = cache(), cache("-" + PUBLIC)
+
+    def store(
+        folder: str, prefix: str = "/", cache: BuildCache | None = siteCache
+    ) -> FileStore:
+        return FileStore(
+            folder,
             config.staticLimits,
             time.monotonic,
             runInThread,
             cache=cache,
+            prefix=prefix,
+            followSymlinks=config.followSymlinks,
         )
+
+    def build() -> Resource:
+        # The checks of start-up, again: a folder that went missing or was
+        # emptied (a deploy half done) must not replace the site with 404s.
+        checkSiteDir(config.siteDir)
+        # Which kind of site: decided again on each reload, and said.
+        kind = siteKind(config.siteDir)
+        _log.info("{line}", line=kind.describe(config.siteDir))
+        for warning in kind.warnings:
+            _log.warn("{line}", line=warning)
+        if kind.isPlain:
+            return buildPlainResource(
+                store(config.siteDir), reactor, config.preload, sendEarlyHints
+            )
+        public = os.path.join(config.siteDir, PUBLIC)
         return buildResource(
-            config.siteDir, reactor, store, config.preload, sendEarlyHints
+            config.siteDir,
+            reactor,
+            store(os.path.join(config.siteDir, STATIC), f"/{STATIC}/"),
+            config.preload,
+            sendEarlyHints,
+            store(public, cache=publicCache) if os.path.isdir(public) else None,
         )
 
     return build
@@ -246,6 +275,25 @@ def _redirectService(
     return RedirectService(redirects, site, accessLog if ownLog else None)
 
 
+def _checkTemplates(config: Config, reactor: Any) -> None:
+    """
+    Render a template site's pages, for their errors only.
+
+    @raise ConfigError: if a template fails to render.
+    """
+    buildResource(
+        config.siteDir,
+        reactor,
+        FileStore(
+            os.path.join(config.siteDir, STATIC),
+            MemoryLimits(maxFileSize=0, maxTotalSize=0),
+            time.monotonic,
+            deferToThread,
+        ),
+        config.preload,
+    )
+
+
 def makeService(config: Config, argv: Sequence[str]) -> service.IService:
     """
     Build h2site's service: one serving process, or with C{--workers N} a
@@ -275,18 +323,10 @@ def makeService(config: Config, argv: Sequence[str]) -> service.IService:
     try:
         # Fail now, in one line, rather than in every worker.  Nothing is
         # kept in memory (so nothing is compressed): only the templates and
-        # the fingerprints static_url() needs are checked.
-        buildResource(
-            config.siteDir,
-            reactor,
-            FileStore(
-                os.path.join(config.siteDir, "static"),
-                MemoryLimits(maxFileSize=0, maxTotalSize=0),
-                time.monotonic,
-                deferToThread,
-            ),
-            config.preload,
-        )
+        # the fingerprints static_url() needs are checked.  A plain site
+        # has nothing to check beyond --site.
+        if not siteKind(config.siteDir).isPlain:
+            _checkTemplates(config, reactor)
     except ConfigError as e:
         raise StartupError(str(e)) from None
     supervisor = WorkerSupervisor(

@@ -18,6 +18,7 @@ from h2site.config.values import DEFAULT_SHUTDOWN_TIMEOUT, MAX_WORKERS
 from h2site.errors import ConfigError
 from h2site.ops.accesslog import FORMATS
 from h2site.preload.policy import EARLY_HINTS_MODES, EarlyHintsMode
+from h2site.sites.kinds import siteKind
 from h2site.tls.endpoints import ListenSpec, parseListen
 from h2site.web.headers import (
     DEFAULT_HSTS_MAX_AGE,
@@ -101,17 +102,18 @@ def _plain(parse: Callable[[str], object]) -> Parser:
 
 def checkSiteDir(siteDir: str) -> str:
     """
-    Check that C{siteDir} is a site h2site can serve.
+    Check that C{siteDir} is a site h2site can serve, of either kind
+    (L{h2site.sites.kinds}).
 
     @return: its absolute path.
-    @raise ConfigError: if it is missing, empty, or has no
-        C{templates/index.html}.
+    @raise ConfigError: if it is missing, unreadable, empty, or a template
+        site without C{templates/index.html}.
     """
     path = os.path.abspath(siteDir)
     if not os.path.isdir(path):
         raise ConfigError(
             f"site folder {path!r} does not exist; pass --site DIR "
-            f"(a folder with templates/index.html and static/)"
+            f"(a folder of files to serve, or a template site)"
         )
     try:
         empty = not os.listdir(path)
@@ -121,14 +123,10 @@ def checkSiteDir(siteDir: str) -> str:
         ) from None
     if empty:
         raise ConfigError(
-            f"site folder {path!r} is empty; it needs templates/index.html "
-            f"(and static/ for files)"
+            f"site folder {path!r} is empty; put the files to serve in it "
+            f"(or a template site's templates/index.html)"
         )
-    if not os.path.isfile(os.path.join(path, "templates", "index.html")):
-        raise ConfigError(
-            f"site folder {path!r} has no templates/index.html; "
-            f"h2site renders it as the home page"
-        )
+    siteKind(path)
     return path
 
 
@@ -357,7 +355,8 @@ def _earlyHints(value: str) -> EarlyHintsMode:
 OPTIONS: tuple[Option | Flag, ...] = (
     Option(
         "site",
-        "The site folder (with templates/ and static/).",
+        "The site folder: any folder of files, served as it is, or a template "
+        "site (templates/index.html, static/, public/).",
         _plain(checkSiteDir),
         "siteDir",
         default="site",
@@ -472,6 +471,15 @@ OPTIONS: tuple[Option | Flag, ...] = (
         _plain(parseShutdownTimeout),
         "shutdownTimeout",
         default=str(DEFAULT_SHUTDOWN_TIMEOUT),
+    ),
+    Flag(
+        "follow-symlinks",
+        "Serve files that symlinks in the site folder lead to outside it "
+        "(files and folders only; dot-names are still never served).",
+        "Never serve what a symlink out of the site folder leads to, and "
+        "name such links at start-up (the default).",
+        "followSymlinks",
+        default=False,
     ),
     Flag(
         "preload",

@@ -88,6 +88,8 @@ class Config:
         responses when h2site stops, before they are cut.
     @ivar preload: what pages announce (C{Link} headers, 103 Early Hints).
     @ivar connectionLimits: the limits and deadlines of every connection.
+    @ivar followSymlinks: serve what symlinks out of the site folder lead
+        to (files and folders), rather than refusing them.
     """
 
     siteDir: str
@@ -107,3 +109,4 @@ class Config:
     shutdownTimeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     preload: PreloadSettings = field(default_factory=PreloadSettings)
     connectionLimits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    followSymlinks: bool = False

@@ -1,8 +1,10 @@
 # -*- test-case-name: tests.unit.files.test_safepath -*-
 """
-The path safety rules for C{/static/}, apart from serving so the file store
-(which indexes by the same rules) and the resource can share them: no
-directory listings, no dotfiles, no symlinks out of the root.
+The path safety rules of every served folder, apart from serving so the
+file store (which indexes by the same rules) and the resources can share
+them: no directory listings, no dotfiles (but a C{.well-known} folder at
+the top of a folder served at C{/}), no symlinks out of the root unless the
+operator asks for them to be followed (C{--follow-symlinks}).
 """
 
 from __future__ import annotations
@@ -12,16 +14,31 @@ import stat
 from collections.abc import Sequence
 from urllib.parse import quote, unquote_to_bytes
 
-__all__ = ["nameToURL", "resolveStaticPath", "safeSegments", "urlToName"]
+__all__ = [
+    "WELL_KNOWN",
+    "nameToURL",
+    "resolveStaticPath",
+    "safeSegments",
+    "urlToName",
+]
+
+#: The one dot-name served, and only as the first segment of a URL path
+#: (RFC 8615: C{security.txt}, ACME challenges, C{assetlinks.json}).
+WELL_KNOWN = ".well-known"
 
 
-def safeSegments(segments: Sequence[bytes]) -> tuple[str, ...] | None:
+def safeSegments(
+    segments: Sequence[bytes], wellKnown: bool = False
+) -> tuple[str, ...] | None:
     """
-    Check the decoded path segments of a request below C{/static/}.
+    Check the decoded path segments of a request below a served folder.
 
     Twisted has already percent-decoded each segment, so an encoded C{%2f} or
     C{%2e%2e} arrives here as a segment containing C{/} or equal to C{..}.
 
+    @param wellKnown: let the first segment be L{WELL_KNOWN}: for a folder
+        served at C{/}, whose first segment is the URL's.  Below it the
+        rules are the same as anywhere.
     @return: the segments as text, or L{None} if any is empty (a directory),
         starts with a dot (dotfiles, dot-directories, C{.} and C{..}), holds a
         slash, backslash or NUL, or is not UTF-8.
@@ -29,14 +46,17 @@ def safeSegments(segments: Sequence[bytes]) -> tuple[str, ...] | None:
     if not segments:
         return None
     result = []
-    for raw in segments:
+    for index, raw in enumerate(segments):
         try:
             segment = raw.decode("utf-8")
         except UnicodeDecodeError:
             return None
         if (
             not segment
-            or segment.startswith(".")
+            or (
+                segment.startswith(".")
+                and not (wellKnown and index == 0 and segment == WELL_KNOWN)
+            )
             or "/" in segment
             or "\\" in segment
             or "\x00" in segment
@@ -46,7 +66,9 @@ def safeSegments(segments: Sequence[bytes]) -> tuple[str, ...] | None:
     return tuple(result)
 
 
-def resolveStaticPath(realRoot: str, segments: Sequence[str]) -> str | None:
+def resolveStaticPath(
+    realRoot: str, segments: Sequence[str], followSymlinks: bool = False
+) -> str | None:
     """
     The real path of a regular file below C{realRoot}, or L{None}.
 
@@ -55,9 +77,14 @@ def resolveStaticPath(realRoot: str, segments: Sequence[str]) -> str | None:
 
     @param realRoot: the root folder, already passed through
         C{os.path.realpath}.
+    @param followSymlinks: let the result lie outside the root, for an
+        operator who serves links out of the folder on purpose
+        (C{--follow-symlinks}); it must still be a regular file, reached
+        by segments that passed L{safeSegments}, so only what a link points
+        to (the file, or what lies below the folder) is reachable.
     """
     real = os.path.realpath(os.path.join(realRoot, *segments))
-    if not real.startswith(realRoot + os.sep):
+    if not followSymlinks and not real.startswith(realRoot + os.sep):
         return None
     try:
         st = os.stat(real)
@@ -77,7 +104,8 @@ def urlToName(url: str, prefix: str) -> str | None:
     @param url: An absolute path, perhaps with a query (a fingerprint such
         as C{?v=1a2b}, which does not change the file) and a fragment.
     @param prefix: The URL path the folder is served at, with slashes at
-        both ends.
+        both ends; a folder served at C{/} has its L{WELL_KNOWN} folder
+        served too.
     @return: The name, or L{None} if no file there could be served.
     """
     path = url.split("#", 1)[0].split("?", 1)[0]
@@ -87,7 +115,7 @@ def urlToName(url: str, prefix: str) -> str | None:
         raw = [unquote_to_bytes(s) for s in path[len(prefix) :].split("/")]
     except ValueError:
         return None
-    segments = safeSegments(raw)
+    segments = safeSegments(raw, wellKnown=prefix == "/")
     if segments is None:
         return None
     return "/".join(segments)

@@ -2,7 +2,8 @@
 """
 A page as a resource: its rendered bytes sent with validators, encodings
 and its C{Link} header, after a C{103 Early Hints} when a browser navigates
-to it.
+to it.  How a page announces its assets (L{announceLinks}) is shared with
+the HTML files of a plain site (L{h2site.web.plain}).
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from h2site.sites.templates import RenderedPage
 from h2site.web.delivery import respond
 from h2site.web.static import REVALIDATE
 
-__all__ = ["DEFAULT_NOT_FOUND", "PageResource", "SendEarlyHints"]
+__all__ = [
+    "DEFAULT_NOT_FOUND",
+    "PageResource",
+    "SendEarlyHints",
+    "announceLinks",
+    "linkField",
+]
 
 #: Sends a C{103 Early Hints} response with these C{Link} values ahead of
 #: the final response to a request.
@@ -43,6 +50,57 @@ DEFAULT_NOT_FOUND = RenderedPage(
     ),
     links=(),
 )
+
+
+def linkField(links: Sequence[str | bytes]) -> list[bytes]:
+    """
+    C{Link} values as the one header field a page carries: the values
+    joined by commas (RFC 8288 allows either), because each field costs
+    HPACK and h2 work per response (nine of them cost as much as the rest
+    of the response) and browsers read the joined form the same.
+
+    @return: the field's value in a list, or an empty list for no links.
+    """
+    if not links:
+        return []
+    return [b", ".join(v.encode("ascii") if isinstance(v, str) else v for v in links)]
+
+
+def announceLinks(
+    request: Request,
+    links: Sequence[bytes],
+    earlyHints: EarlyHintsMode,
+    sendEarlyHints: SendEarlyHints | None,
+) -> None:
+    """
+    Announce a page's assets before its response is written: a C{103 Early
+    Hints} first if this is a navigation over an allowed protocol that may
+    use the browser's cache, then the C{Link} header of the response.
+
+    The header is set here rather than passed to
+    L{h2site.web.delivery.respond}, which adds its extra headers to full
+    responses only: a 304 carries the links too (RFC 9110 15.4.5 lets it,
+    and browsers act on them).
+
+    @param links: the C{Link} field values (see L{linkField}); nothing is
+        announced when empty.
+    @param sendEarlyHints: what sends a C{103}; none is sent without it.
+    """
+    if not links:
+        return
+    if (
+        sendEarlyHints is not None
+        and request.method == b"GET"
+        and earlyHintsAllowed(earlyHints, request.clientproto)
+        and isNavigation(
+            request.getHeader(b"sec-fetch-mode"), request.getHeader(b"accept")
+        )
+        and not bypassesCache(
+            request.getHeader(b"cache-control"), request.getHeader(b"pragma")
+        )
+    ):
+        sendEarlyHints(request, links)
+    request.responseHeaders.setRawHeaders(b"link", links)
 
 
 class PageResource(resource.Resource):
@@ -76,42 +134,12 @@ class PageResource(resource.Resource):
         self._representation: Representation = representationFromBytes(
             page.body, _HTML, None
         )
-        # One field, the values joined by commas (RFC 8288 allows either):
-        # each header field costs HPACK and h2 work per response, nine of
-        # them cost as much as the rest of the response, and browsers read
-        # the joined form the same.
-        self._links = [", ".join(page.links).encode("ascii")] if page.links else []
-        self._earlyHints: EarlyHintsMode = (
-            earlyHints if sendEarlyHints is not None else "off"
-        )
+        self._links = linkField(page.links)
+        self._earlyHints = earlyHints
         self._sendEarlyHints = sendEarlyHints
 
-    def _hintEarly(self, request: Request) -> None:
-        """
-        Send the C{103} if this is a navigation over an allowed protocol
-        that may use the browser's cache.
-        """
-        if (
-            self._sendEarlyHints is None
-            or request.method != b"GET"
-            or not earlyHintsAllowed(self._earlyHints, request.clientproto)
-            or not isNavigation(
-                request.getHeader(b"sec-fetch-mode"), request.getHeader(b"accept")
-            )
-            or bypassesCache(
-                request.getHeader(b"cache-control"), request.getHeader(b"pragma")
-            )
-        ):
-            return
-        self._sendEarlyHints(request, self._links)
-
     def render_GET(self, request: Request) -> int:
-        if self._links:
-            self._hintEarly(request)
-            # Set here rather than passed to respond(), which adds its extra
-            # headers to full responses only: a 304 carries the links too
-            # (RFC 9110 15.4.5 lets it, and browsers act on them).
-            request.responseHeaders.setRawHeaders(b"link", self._links)
+        announceLinks(request, self._links, self._earlyHints, self._sendEarlyHints)
         return respond(
             request,
             self._representation,

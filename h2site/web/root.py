@@ -1,7 +1,13 @@
-# -*- test-case-name: tests.unit.web.test_root -*-
+# -*- test-case-name: tests.unit.web.test_root,tests.unit.web.test_plain -*-
 """
 The resource tree of a template site (pages at their paths, files under
-C{/static/}), and building it from the site folder.
+C{/static/}, the files of C{public/} at C{/}), and building it from the
+site folder.
+
+A rendered page wins over a C{public/} file at the same URL: the pages are
+the site, and C{public/} holds what must sit at the top beside them
+(C{robots.txt}, C{favicon.ico}, C{sitemap.xml}, C{/.well-known/...}).
+C{public/static/} is never reached: C{/static/} is the static folder's.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from h2site.preload.policy import (
 from h2site.refs.links import linkHeaderValues
 from h2site.sites.templates import RenderedPage, renderPages, staticURLFactory
 from h2site.web.pages import DEFAULT_NOT_FOUND, PageResource, SendEarlyHints
+from h2site.web.plain import FileSender, FolderResource, noLinks
 from h2site.web.static import StaticRoot
 
 __all__ = ["SiteRoot", "buildResource"]
@@ -30,7 +37,7 @@ __all__ = ["SiteRoot", "buildResource"]
 class SiteRoot(resource.Resource):
     """
     The root: C{/static/...} goes to the files, every other path is looked
-    up among the rendered pages as a whole.
+    up among the rendered pages as a whole, then among the C{public/} files.
     """
 
     def __init__(
@@ -38,20 +45,34 @@ class SiteRoot(resource.Resource):
         pages: Mapping[str, resource.Resource],
         static: resource.Resource,
         notFound: resource.Resource,
+        public: resource.Resource | None = None,
     ) -> None:
+        """
+        @param public: the C{public/} folder at C{/} (a leaf that takes the
+            whole path), where no page is; L{None} for none.
+        """
         super().__init__()
         self._pages = pages
         self._static = static
         self._notFound = notFound
+        self._public = public
 
     def getChildWithDefault(self, name: bytes, request: Request) -> resource.Resource:
         if name == b"static":
             return self._static
-        segments = [name, *(request.postpath or [])]
-        request.prepath = [*(request.prepath or []), *(request.postpath or [])]
-        request.postpath = []
+        rest = request.postpath or []
+        segments = [name, *rest]
         path = "/" + "/".join(s.decode("utf-8", "replace") for s in segments)
-        return self._pages.get(path, self._notFound)
+        page = self._pages.get(path)
+        if page is None and self._public is not None:
+            # The folder decides with the whole path, as at a plain site's
+            # root.
+            request.prepath = (request.prepath or [])[:-1]
+            request.postpath = segments
+            return self._public
+        request.prepath = [*(request.prepath or []), *rest]
+        request.postpath = []
+        return page if page is not None else self._notFound
 
     def render(self, request: Request) -> bytes:
         # Reached only for an empty path, which HTTP does not allow.
@@ -68,6 +89,7 @@ def buildResource(
     store: FileStore,
     preload: PreloadSettings | None = None,
     sendEarlyHints: SendEarlyHints | None = None,
+    public: FileStore | None = None,
 ) -> SiteRoot:
     """
     Index the static files, render the site in C{siteDir}, work out each
@@ -78,11 +100,17 @@ def buildResource(
         here, before the pages, whose C{static_url()} reads it.
     @param preload: what pages announce; the defaults when L{None}.
     @param sendEarlyHints: sends C{103} responses, where the settings allow.
+    @param public: the (empty) index of C{siteDir}'s C{public/} folder,
+        with C{prefix} C{/}; built here.  L{None} for none.
     @raise h2site.errors.ConfigError: if a template fails to render.
     """
     if preload is None:
         preload = PreloadSettings()
     store.build()
+    if public is not None:
+        if public.prefix != "/":
+            raise ValueError(f"public/ is served at /, not {public.prefix!r}")
+        public.build()
     staticDir = os.path.join(siteDir, "static")
     hasStatic = os.path.isdir(staticDir)
     # After the store: discovery reads the bytes it sends, references
@@ -102,8 +130,13 @@ def buildResource(
         return PageResource(rendered, clock, code, preload.earlyHints, sendEarlyHints)
 
     notFound = page(notFoundPage or DEFAULT_NOT_FOUND, code=404)
+    publicFiles = None
+    if public is not None:
+        sender = FileSender(clock, noLinks, preload.earlyHints, sendEarlyHints)
+        publicFiles = FolderResource(public, sender, notFound)
     return SiteRoot(
         {url: page(rendered) for url, rendered in pages.items()},
         StaticRoot(store, notFound, clock),
         notFound,
+        publicFiles,
     )

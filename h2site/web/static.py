@@ -14,9 +14,16 @@ still resolves.  A request whose C{v} is the file's current hash may be
 cached for a year as immutable (the URL changes whenever the bytes do); any
 other request for the file, with no C{v} or an old one, gets C{no-cache},
 so it is revalidated with its C{ETag} and never goes stale.
+
+Looking a file up and answering with it (L{serveStored}, which waits for a
+file the store is reading again) is shared with the other folders served
+from a store: a plain site, a template site's C{public/} files
+(L{h2site.web.plain}).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
@@ -29,7 +36,14 @@ from h2site.files.safepath import safeSegments
 from h2site.files.store import FileStore, StoredFile
 from h2site.web.delivery import respond
 
-__all__ = ["IMMUTABLE", "REVALIDATE", "StaticRoot", "cacheControlFor"]
+__all__ = [
+    "IMMUTABLE",
+    "REVALIDATE",
+    "Send",
+    "StaticRoot",
+    "cacheControlFor",
+    "serveStored",
+]
 
 _log = Logger(namespace="h2site.static")
 
@@ -47,6 +61,52 @@ def cacheControlFor(requested: list[bytes] | None, version: str) -> bytes:
     if requested == [version.encode("ascii")]:
         return IMMUTABLE
     return REVALIDATE
+
+
+#: Answers a request with a file of the store (L{None}: there is none), given
+#: what reads it again should it no longer be on disk what was indexed
+#: (L{None}: it was just read again; then C{respond} answers 503).
+Send = Callable[[Request, StoredFile | None, Callable[[], object] | None], bytes | int]
+
+
+def serveStored(
+    request: Request, store: FileStore, name: str, send: Send, force: bool = False
+) -> bytes | int:
+    """
+    Look C{name} up in C{store} and answer with C{send}, once the file is
+    known: at once when the index is current, else when the store has read
+    it again (in a thread), unless the client has gone meanwhile.
+
+    @param name: the file's name below the store's folder, which passed the
+        safety rules.
+    @param force: compare it with the disk at once (it was just found
+        changed), and then not again.
+    """
+    found = store.lookup(name, force=force)
+
+    def refresh() -> None:
+        # A deploy replaced the file since the store last looked: read it
+        # again now rather than answer 503 for up to a second.
+        serveStored(request, store, name, send, force=True)
+
+    again = None if force else refresh
+    if not isinstance(found, Deferred):
+        return send(request, found, again)
+    gone: list[object] = []
+    request.notifyFinish().addErrback(gone.append)
+
+    def serve(stored: StoredFile | None) -> None:
+        if not gone:
+            send(request, stored, again)
+
+    def failed(reason: Failure) -> None:
+        _log.failure("serving {uri!r}", reason, uri=request.uri)
+        if not gone:
+            request.setResponseCode(500)
+            request.finish()
+
+    found.addCallback(serve).addErrback(failed)
+    return NOT_DONE_YET
 
 
 class StaticRoot(resource.Resource):
@@ -74,52 +134,19 @@ class StaticRoot(resource.Resource):
         segments = safeSegments(request.postpath or [])
         if segments is None:
             return self._notFound.render(request)  # type: ignore[no-any-return]
-        return self._find(request, "/".join(segments), force=False)
+        return serveStored(request, self._store, "/".join(segments), self._send)
 
     render_HEAD = render_GET
 
-    def _find(self, request: Request, name: str, force: bool) -> bytes | int:
-        """
-        Look C{name} up and answer; C{force} to compare it with the disk at
-        once (it was just found changed), and then not to look again.
-        """
-        found = self._store.lookup(name, force=force)
-        if not isinstance(found, Deferred):
-            return self._serve(request, found, name, retry=not force)
-        gone: list[object] = []
-        request.notifyFinish().addErrback(gone.append)
-
-        def serve(stored: StoredFile | None) -> None:
-            if not gone:
-                self._serve(request, stored, name, retry=not force)
-
-        def failed(reason: Failure) -> None:
-            _log.failure("serving {uri!r}", reason, uri=request.uri)
-            if not gone:
-                request.setResponseCode(500)
-                request.finish()
-
-        found.addCallback(serve).addErrback(failed)
-        return NOT_DONE_YET
-
-    def _serve(
-        self, request: Request, stored: StoredFile | None, name: str, retry: bool
+    def _send(
+        self,
+        request: Request,
+        stored: StoredFile | None,
+        refresh: Callable[[], object] | None,
     ) -> bytes | int:
         if stored is None:
             # The not-found page writes its own response (it is a page).
             return self._notFound.render(request)  # type: ignore[no-any-return]
         rep = stored.representation
         cacheControl = cacheControlFor(request.args.get(b"v"), rep.version)
-
-        def refresh() -> None:
-            # A deploy replaced the file since the store last looked: read
-            # it again now rather than answer 503 for up to a second.
-            self._find(request, name, force=True)
-
-        return respond(
-            request,
-            rep,
-            cacheControl,
-            self._clock,
-            refresh=refresh if retry else None,
-        )
+        return respond(request, rep, cacheControl, self._clock, refresh=refresh)

@@ -142,6 +142,49 @@ class StaticOptionsTests(OptionsTestCase):
         self.assertEqual(config.redirectPort, 8443)
 
 
+class SiteOptionsTests(OptionsTestCase):
+    """
+    C{--site} takes a site of either kind; C{--follow-symlinks} is off
+    unless asked for.
+    """
+
+    def test_plainFolder(self) -> None:
+        """
+        Any folder of files is a site (a plain one), even without an
+        C{index.html}.
+        """
+        for files in [["index.html", "css/a.css"], ["docs/index.html"]]:
+            folder = self.tmp / files[0].replace("/", "-")
+            for name in files:
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_text("x")
+            config = self.parse("--site", str(folder)).config
+            self.assertEqual(config.siteDir, str(folder))
+
+    def test_halfTemplateSite(self) -> None:
+        """
+        A C{templates/} folder without its index is refused in one line,
+        saying what a template site needs and what is served as it is.
+        """
+        (self.site / "templates" / "index.html").unlink()
+        message = self.error("--site", str(self.site))
+        self.assertIn("has no templates/index.html", message)
+        self.assertIn("is served as it is", message)
+
+    def test_followSymlinks(self) -> None:
+        """
+        C{--follow-symlinks} turns following on, C{--no-follow-symlinks}
+        off again; the last one given wins.
+        """
+        self.assertFalse(self.parse().config.followSymlinks)
+        self.assertTrue(self.parse("--follow-symlinks").config.followSymlinks)
+        self.assertFalse(
+            self.parse(
+                "--follow-symlinks", "--no-follow-symlinks"
+            ).config.followSymlinks
+        )
+
+
 class PreloadOptionsTests(OptionsTestCase):
     """
     The preload options: C{--preload}/C{--no-preload}, C{--early-hints} and

@@ -12,7 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.files.safepath import resolveStaticPath, safeSegments
+from h2site.files.safepath import (
+    nameToURL,
+    resolveStaticPath,
+    safeSegments,
+    urlToName,
+)
 
 
 class SafeSegmentsTests(SynchronousTestCase):
@@ -61,6 +66,49 @@ class SafeSegmentsTests(SynchronousTestCase):
                 self.assertFalse(segment.startswith("."))
                 self.assertNotIn("/", segment)
                 self.assertNotIn("\\", segment)
+
+
+class WellKnownTests(SynchronousTestCase):
+    """
+    C{.well-known} is the one dot-name served, and only as the first
+    segment of a folder served at C{/}.
+    """
+
+    def test_safeSegments(self) -> None:
+        """
+        With C{wellKnown}, a first segment C{.well-known} passes; any other
+        dot-name, anywhere, is still refused.
+        """
+        self.assertEqual(
+            safeSegments([b".well-known", b"security.txt"], wellKnown=True),
+            (".well-known", "security.txt"),
+        )
+        for segments in [
+            [b".well-known", b"security.txt"],
+            [b"a", b".well-known", b"x"],
+        ]:
+            self.assertIsNone(safeSegments(segments), segments)
+            if segments[0] != b".well-known":
+                self.assertIsNone(safeSegments(segments, wellKnown=True))
+        for segments in [
+            [b".well-known", b".env"],
+            [b".well-known", b".."],
+            [b".well-known", b""],
+            [b".well-knownx", b"a"],
+            [b".", b"a"],
+        ]:
+            self.assertIsNone(safeSegments(segments, wellKnown=True), segments)
+
+    def test_urlToName(self) -> None:
+        """
+        A reference maps to a file below C{.well-known} only where the
+        folder is served at C{/}.
+        """
+        url = "/.well-known/security.txt"
+        self.assertEqual(urlToName(url, "/"), ".well-known/security.txt")
+        self.assertEqual(nameToURL(".well-known/security.txt", "/"), url)
+        self.assertIsNone(urlToName("/static" + url, "/static/"))
+        self.assertIsNone(urlToName("/.env", "/"))
 
 
 class ResolveTests(SynchronousTestCase):
@@ -112,3 +160,22 @@ class ResolveTests(SynchronousTestCase):
         """
         self.assertIsNone(resolveStaticPath(self.real, ["css"]))
         self.assertIsNone(resolveStaticPath(self.real, ["css", "nope.css"]))
+
+    def test_followSymlinks(self) -> None:
+        """
+        With C{followSymlinks}, links out of the root resolve to the regular
+        files they lead to; folders and missing files still do not.
+        """
+        base = os.path.dirname(self.real)
+        self.assertEqual(
+            resolveStaticPath(self.real, ["leak.txt"], followSymlinks=True),
+            os.path.join(base, "secret.txt"),
+        )
+        self.assertEqual(
+            resolveStaticPath(self.real, ["out", "x.txt"], followSymlinks=True),
+            os.path.join(base, "outside", "x.txt"),
+        )
+        self.assertIsNone(resolveStaticPath(self.real, ["out"], followSymlinks=True))
+        self.assertIsNone(
+            resolveStaticPath(self.real, ["out", "nope"], followSymlinks=True)
+        )
