@@ -24,8 +24,10 @@ __all__ = [
     "Body",
     "Representation",
     "Stamp",
+    "assemble",
     "representationFromBytes",
     "stampOf",
+    "withBody",
     "withHeaders",
 ]
 
@@ -98,9 +100,14 @@ def _etag(data: bytes) -> ETag:
     return ETag(hashlib.sha256(data).hexdigest()[:32])
 
 
-def withHeaders(rep: Representation) -> Representation:
+def withHeaders(rep: Representation, vary: bool = False) -> Representation:
     """
     Fill in every body's headers from the representation.
+
+    @param vary: send C{Vary: Accept-Encoding} even with no coding yet: the
+        file store gives a representation its codings after it is first
+        served, and a shared cache must not keep the identity body for
+        every client meanwhile.
     """
     bodies = {}
     for coding, body in rep.bodies.items():
@@ -115,12 +122,50 @@ def withHeaders(rep: Representation) -> Representation:
             )
         if coding != IDENTITY:
             headers.append((b"content-encoding", coding.encode("ascii")))
-        if rep.codings:
+        if rep.codings or vary:
             headers.append((b"vary", b"Accept-Encoding"))
         bodies[coding] = replace(body, headers=tuple(headers))
     return Representation(
         rep.contentType, rep.lastModified, bodies, rep.codings, rep.version
     )
+
+
+def assemble(
+    contentType: str,
+    lastModified: int | None,
+    bodies: Mapping[str, Body],
+    vary: bool = False,
+) -> Representation:
+    """
+    A representation of these bodies (one of them the identity): codings
+    offered smallest first, the fingerprint that of the identity, headers
+    filled in (see L{withHeaders} for C{vary}).
+    """
+    codings = tuple(
+        sorted((c for c in bodies if c != IDENTITY), key=lambda c: bodies[c].size)
+    )
+    return withHeaders(
+        Representation(
+            contentType,
+            lastModified,
+            bodies,
+            codings,
+            bodies[IDENTITY].etag.opaque[:16],
+        ),
+        vary,
+    )
+
+
+def withBody(rep: Representation, body: Body, vary: bool = False) -> Representation:
+    """
+    C{rep} with C{body} added as (or replacing) its coding: how a file
+    served before its compressed forms were ready gains them.  The
+    identity body, and so the fingerprint, stay as they were.
+    """
+    assert body.coding != IDENTITY
+    bodies = dict(rep.bodies)
+    bodies[body.coding] = body
+    return assemble(rep.contentType, rep.lastModified, bodies, vary)
 
 
 def representationFromBytes(
@@ -152,15 +197,4 @@ def representationFromBytes(
                 bodies[coding] = Body(
                     coding, _etag(encoded), len(encoded), encoded, None
                 )
-    codings = tuple(
-        sorted((c for c in bodies if c != IDENTITY), key=lambda c: bodies[c].size)
-    )
-    return withHeaders(
-        Representation(
-            contentType,
-            lastModified,
-            bodies,
-            codings,
-            bodies[IDENTITY].etag.opaque[:16],
-        )
-    )
+    return assemble(contentType, lastModified, bodies)

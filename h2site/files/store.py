@@ -1,29 +1,42 @@
 # -*- test-case-name: tests.unit.files.test_store -*-
 """
-The file store: every static file indexed once, at start-up, so a request
-costs a dictionary look-up, not a C{stat}, an C{open} and a read.
+The file store: every static file indexed once, so a request costs a
+dictionary look-up, not a C{stat}, an C{open} and a read.
 
 For each file it keeps the size, modification time, type, a strong C{ETag}
 (a hash of the bytes sent, so it changes exactly when they do) and, for
-small files, the bytes themselves with their brotli and gzip forms
-compressed once at the highest settings and the response headers ready to
-send.  Large files (or small ones past the memory budget) stay on disk and
-are streamed; they are compressed only if the site ships C{.br}/C{.gz}
-files beside them, because compressing per request is the cost this module
-exists to avoid.
+small files, the bytes themselves with their brotli and gzip forms and the
+response headers ready to send.  Large files (or small ones past the memory
+budget) stay on disk and are streamed, as are their compressed forms.
+
+Building it comes in two phases, so a large site is served in seconds:
+
+ 1. L{FileStore.build}, before serving (and on reload, in a thread): walk
+    the folder, C{stat} every file, read and hash what fits in memory (the
+    hash of a large file is cached by its stamp), and fingerprint the
+    stylesheets and modules.  A file whose size, time and inode are those
+    the last build saw (L{BuildCache.recall}) is not read again: its entry,
+    compressed forms and references are taken as they were, so a reload
+    costs what changed.
+ 2. With C{workers} (L{h2site.files.workers}), after that, while serving
+    (L{h2site.files.background}): pages are fingerprinted and every file
+    compressed, across the cores, each file switching to its better forms
+    as they come.  L{FileStore.fingerprinted} and L{FileStore.settled} say
+    when that is done.  Without workers, everything that fits in memory is
+    compressed in phase 1, and large files are not compressed.
 
 A file changed, added or removed on disk is picked up by L{FileStore.build}
 (on reload) and, between reloads, by a C{stat} at most once a second per
 file when it is requested, so editing a stylesheet during development just
-works.  Re-indexing a changed file reads and compresses it in a thread
-(C{runInThread}), never on the reactor.
+works.  Re-indexing a changed file reads it in a thread (C{runInThread}),
+never on the reactor; its compressed forms follow as in phase 2.
 
 Stylesheets and JavaScript files held in memory are sent with the
-references inside them fingerprinted (L{h2site.files.fingerprint}), so what they
-pull in is cached as immutable too.  A file's fingerprint is the hash of
-the bytes actually sent, so L{FileStore.build} rewrites them in post-order
-of their references: a file after the files it names, whose fingerprints it
-then carries.  A reference back into a file still being rewritten (a cycle,
+references inside them fingerprinted (L{h2site.files.fingerprint}), so what
+they pull in is cached as immutable too.  A file's fingerprint is the hash
+of the bytes actually sent, so they are rewritten in post-order of their
+references: a file after the files it names, whose fingerprints it then
+carries.  A reference back into a file still being rewritten (a cycle,
 where no order exists) stays as written; so does every reference of a file
 kept on disk, which is sent as it is.  Between reloads, a file re-read
 because it changed is rewritten with the fingerprints current then; the
@@ -33,206 +46,56 @@ request for that is simply not immutable (C{no-cache}, current bytes).
 
 from __future__ import annotations
 
+import hashlib
 import os
-import stat
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from h2site.files.buildcache import BuildCache, compress, hashFile
-from h2site.files.fingerprint import Target, kindOf, postOrder, rewrite, targets
-from h2site.files.representation import (
-    SIDECARS,
-    Body,
-    Representation,
-    Stamp,
-    representationFromBytes,
-    stampOf,
-    withHeaders,
+from h2site.files import jobs
+from h2site.files.background import Background
+from h2site.files.buildcache import BuildCache, Compressor, compress
+from h2site.files.fingerprint import Kind, kindOf, postOrder
+from h2site.files.index import (
+    CODINGS,
+    MemoryLimits,
+    Source,
+    StoredFile,
+    Transform,
+    currentStamps,
+    indexFile,
+    liveBodies,
+    rewritten,
+    sidecarPaths,
+    unchanged,
 )
+from h2site.files.representation import Representation
 from h2site.files.safepath import nameToURL, resolveStaticPath, urlToName
 from h2site.files.walk import walk
-from h2site.semantics.conditional import ETag
+from h2site.files.workers import Workers
 from h2site.semantics.mediatypes import isCompressible, mediaType
-from h2site.semantics.negotiation import IDENTITY
 
-__all__ = ["FileStore", "MemoryLimits", "StoredFile", "indexFile"]
+__all__ = ["PAGE_KINDS", "FileStore", "MemoryLimits", "StoredFile", "indexFile"]
 
 _log = Logger(namespace="h2site.static")
 
 T = TypeVar("T")
 
-
-@dataclass(frozen=True)
-class MemoryLimits:
-    """
-    How much of the site is kept in memory.
-
-    @ivar maxFileSize: files up to this size (bytes) are held in memory.
-    @ivar maxTotalSize: all in-memory bodies (every coding) together stay
-        within this many bytes; files past it are served from disk.
-    """
-
-    maxFileSize: int = 256 * 1024
-    maxTotalSize: int = 64 * 1024 * 1024
+#: The kinds of file fingerprinted after serving starts, by the workers:
+#: pages, which are most of a site's bytes and whose own fingerprints no
+#: stylesheet, module or template carries.  Stylesheets and modules are
+#: fingerprinted before, since templates name them with C{static_url()}.
+PAGE_KINDS = frozenset({"html"})
 
 
 @dataclass
-class StoredFile:
-    """
-    A static file as indexed: where it is, what it looked like on disk when
-    read (to notice changes), and what to send.
-
-    @ivar checkedAt: when (monotonic seconds) it was last compared with the
-        disk.
-    """
-
-    name: str
-    realPath: str
-    stamps: tuple[Stamp | None, ...]
-    representation: Representation
-    checkedAt: float = 0.0
-
-
-@dataclass(frozen=True)
-class _Scanned:
-    """
-    A stylesheet or script as read before the build rewrites it: its bytes,
-    the references in them that may be fingerprinted, and the names of the
-    files those name (each once).
-    """
-
-    data: bytes
-    targets: list[Target]
-    dependencies: list[str]
-
-
-def _sidecarPaths(root: str, name: str) -> list[tuple[str, str | None]]:
-    """
-    The real path of each sidecar of C{name} that exists inside the root.
-    """
-    segments = name.split("/")
-    found = []
-    for coding, suffix in SIDECARS:
-        path = resolveStaticPath(root, [*segments[:-1], segments[-1] + suffix])
-        found.append((coding, path))
-    return found
-
-
-def _stamps(
-    realPath: str, sidecars: list[tuple[str, str | None]]
-) -> tuple[Stamp | None, ...]:
-    result: list[Stamp | None] = []
-    for path in [realPath, *(p for _, p in sidecars)]:
-        try:
-            result.append(stampOf(os.stat(path)) if path is not None else None)
-        except OSError:
-            result.append(None)
-    return tuple(result)
-
-
-def indexFile(
-    root: str,
-    name: str,
-    limits: MemoryLimits,
-    memoryLeft: int,
-    cache: BuildCache | None = None,
-    transform: Callable[[bytes], bytes] | None = None,
-) -> StoredFile | None:
-    """
-    Read one file below C{root} (its real path) into a L{StoredFile}.
-
-    Does blocking I/O and compression: call it at start-up or in a thread.
-
-    @param name: its path below the root, C{/}-separated, as in URLs.
-    @param memoryLeft: how many more bytes may be held in memory.
-    @param transform: turns the bytes of a file held in memory into the
-        bytes to send (fingerprinting its references); a file that does not
-        fit in memory once transformed is sent from disk as it is.  The
-        C{.br} and C{.gz} files beside a transformed file hold the old bytes,
-        so they are not used.
-    @return: L{None} if it is not (or no longer) a regular file inside the
-        root.
-    """
-    realPath = resolveStaticPath(root, name.split("/"))
-    if realPath is None:
-        return None
-    contentType = mediaType(name)
-    compressible = isCompressible(contentType)
-    sidecars = _sidecarPaths(root, name) if compressible else []
-    try:
-        with open(realPath, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                return None
-            small = st.st_size <= min(limits.maxFileSize, memoryLeft)
-            data = f.read() if small else None
-        own = stampOf(st)
-        stamps = (own, *_stamps(realPath, sidecars)[1:])
-        lastModified = int(st.st_mtime)
-        if data is not None:
-            sent = transform(data) if transform is not None else data
-            sideData = {}
-            for coding, path in sidecars:
-                if path is not None and sent is data:
-                    with open(path, "rb") as f:
-                        sideData[coding] = f.read(limits.maxFileSize + 1)
-            rep = representationFromBytes(
-                sent,
-                contentType,
-                lastModified,
-                sideData,
-                cache.compress if cache is not None else compress,
-            )
-            if rep.memorySize <= memoryLeft:
-                return StoredFile(name, realPath, stamps, rep)
-
-        def digestOf(path: str, stamp: Stamp) -> str:
-            if cache is not None:
-                return cache.fileDigest(path, stamp)
-            return hashFile(path)
-
-        identity = Body(
-            IDENTITY,
-            ETag(digestOf(realPath, own)[:32]),
-            st.st_size,
-            None,
-            realPath,
-            stamp=own,
-        )
-        bodies = {IDENTITY: identity}
-        for (coding, path), sideStamp in zip(sidecars, stamps[1:], strict=True):
-            # On disk a sidecar cannot be checked cheaply, so only one at
-            # least as new as the file counts as its compressed form.
-            if (
-                path is not None
-                and sideStamp is not None
-                and sideStamp[1] >= st.st_mtime_ns
-                and sideStamp[0] < st.st_size
-            ):
-                bodies[coding] = Body(
-                    coding,
-                    ETag(digestOf(path, sideStamp)[:32]),
-                    sideStamp[0],
-                    None,
-                    path,
-                    stamp=sideStamp,
-                )
-    except OSError:
-        return None
-    codings = tuple(
-        sorted((c for c in bodies if c != IDENTITY), key=lambda c: bodies[c].size)
-    )
-    rep = withHeaders(
-        Representation(
-            contentType, lastModified, bodies, codings, identity.etag.opaque[:16]
-        )
-    )
-    return StoredFile(name, realPath, stamps, rep)
+class _Counts:
+    read: int = 0
+    reused: int = 0
 
 
 @dataclass
@@ -243,8 +106,14 @@ class FileStore:
     @ivar root: the folder's real path, or L{None} for a site without one.
     @ivar clock: monotonic seconds, to space out checks against the disk.
     @ivar runInThread: runs a blocking call off the reactor thread.
-    @ivar cache: where compressed bodies are kept between runs, or L{None}
-        to compress everything at every build.
+    @ivar cache: where compressed bodies are kept between runs, and the
+        last build's index, or L{None} to do everything at every build.
+    @ivar prefix: the URL path the folder is served at.
+    @ivar workers: what does the work after serving starts; L{None} to do
+        it all while building.
+    @ivar laterKinds: the kinds of file that, with workers, are
+        fingerprinted after serving starts.
+    @ivar followSymlinks: serve what symlinks out of the folder lead to.
     """
 
     root: str | None
@@ -256,114 +125,328 @@ class FileStore:
     recheckInterval: float = 1.0
     cache: BuildCache | None = None
     prefix: str = "/static/"
+    workers: Workers | None = None
+    laterKinds: frozenset[str] = PAGE_KINDS
+    followSymlinks: bool = False
     _files: dict[str, StoredFile] = field(default_factory=dict)
     _pending: dict[str, Deferred[StoredFile | None]] = field(default_factory=dict)
     _memoryUsed: int = 0
+    _background: Background | None = None
 
     def __post_init__(self) -> None:
         if self.root is not None:
             self.root = os.path.realpath(self.root)
 
+    # Building.
+
     def build(self) -> None:
         """
-        Index every file now, blocking: at start-up and on reload.
+        Index every file now, blocking: at start-up and on reload (then in a
+        thread).  With workers, what is left is queued for them on the
+        reactor thread.
 
         Stylesheets and JavaScript files come last, in post-order of their
         references, so each is rewritten with the final fingerprints of the
         files it names (and, past the memory budget, they are the ones sent
         from disk, unrewritten).
         """
+        began = self.clock()
+        cache = self.cache
+        generation = cache.begin() if cache is not None else 0
+        remembered = cache.recall() if cache is not None else dict(self._files)
         files: dict[str, StoredFile] = {}
-        used = 0
+        self._files, self._memoryUsed = files, 0
+        counts = _Counts()
         if self.root is not None:
-            root = self.root
-            now = self.clock()
-            names = list(walk(root))
-            rewritten = [n for n in names if kindOf(n, mediaType(n)) is not None]
-            plain = [n for n in names if kindOf(n, mediaType(n)) is None]
-            scanned = self._references(rewritten)
-            edges = {n: s.dependencies for n, s in scanned.items()}
-            for name in plain + postOrder(rewritten, edges):
-                stored = indexFile(
-                    root,
-                    name,
-                    self.limits,
-                    self.limits.maxTotalSize - used,
-                    self.cache,
-                    self._fingerprinter(name, files, scanned.pop(name, None)),
-                )
-                if stored is not None:
-                    stored.checkedAt = now
-                    files[name] = stored
-                    used += stored.representation.memorySize
-        self._files, self._memoryUsed = files, used
-        if self.cache is not None:
-            self.cache.prune()
+            names = list(
+                walk(self.root, self.followSymlinks, wellKnown=self.prefix == "/")
+            )
+            kinds = {n: kindOf(n, mediaType(n)) for n in names}
+            now = [n for n in names if self._rewrittenNow(kinds[n])]
+            nowSet = set(now)
+            for name in names:
+                if name not in nowSet:
+                    old = remembered.get(name)
+                    self._add(self._indexPlain(name, old, counts))
+            self._indexRewritten(now, kinds, remembered, counts)
+        if cache is not None:
+            # The index itself, not a copy: what the workers add to it is
+            # then taken by the next build too.
+            cache.remember(files)
+            cache.keep(self._cacheNames(files.values()))
         _log.info(
-            "h2site indexed {count} static files ({memory} bytes in memory)",
+            "h2site indexed {count} static files ({memory} bytes in memory) in "
+            "{seconds:.2f} s: {read} read, {reused} unchanged since the last build",
             count=len(files),
-            memory=used,
+            memory=self._memoryUsed,
+            seconds=self.clock() - began,
+            read=counts.read,
+            reused=counts.reused,
         )
+        if self.workers is None:
+            self._background = None
+            if cache is not None and cache.isLatest(generation):
+                cache.prune()
+            return
+        background = Background(self, self.workers, cache, self.laterKinds, generation)
+        self._background = background
+        # On reload this runs in a thread: the work starts on the reactor's.
+        self.workers.callFromThread(background.start)
 
-    def _references(self, names: list[str]) -> dict[str, _Scanned]:
+    def _rewrittenNow(self, kind: Kind | None) -> bool:
         """
-        Read C{names} (stylesheets and scripts) for the references that may
-        be fingerprinted.  Files too large to be held in memory are never
-        rewritten, and are left out.
+        Whether a file of this kind is fingerprinted while building (not by
+        the workers after).
+        """
+        if kind is None:
+            return False
+        return self.workers is None or kind not in self.laterKinds
+
+    def _compressor(self) -> Compressor | None:
+        """
+        What compresses files held in memory while indexing them: nothing
+        when workers do it later.
+        """
+        if self.workers is not None:
+            return None
+        return self.cache.compress if self.cache is not None else compress
+
+    def _add(self, stored: StoredFile | None) -> None:
+        if stored is not None:
+            stored.checkedAt = self.clock()
+            self._files[stored.name] = stored
+            self._memoryUsed += stored.representation.memorySize
+
+    def _reuse(self, old: object, counts: _Counts) -> StoredFile | None:
+        """
+        A copy of the last build's entry C{old} if the file is as it was
+        then and its bodies (within the memory left) still are.
         """
         root = self.root
         assert root is not None
-        scanned: dict[str, _Scanned] = {}
-        for name in names:
-            kind = kindOf(name, mediaType(name))
-            realPath = resolveStaticPath(root, name.split("/"))
-            if kind is None or realPath is None:
-                continue
-            try:
-                with open(realPath, "rb") as f:
-                    data = f.read(self.limits.maxFileSize + 1)
-            except OSError:
-                continue
-            if len(data) > self.limits.maxFileSize:
-                continue
-            found = targets(nameToURL(name, self.prefix), data, kind)
-            named = (urlToName(t.url, self.prefix) for t in found)
-            scanned[name] = _Scanned(
-                data, found, list(dict.fromkeys(n for n in named if n is not None))
-            )
-        return scanned
+        if not isinstance(old, StoredFile) or (self.workers is None and old.pending):
+            return None
+        if not unchanged(root, old, self.followSymlinks):
+            return None
+        stored = liveBodies(replace(old), root)
+        if stored.representation.memorySize > self.memoryLeft():
+            return None
+        counts.reused += 1
+        return stored
 
-    def _fingerprinter(
+    def _indexPlain(self, name: str, old: object, counts: _Counts) -> StoredFile | None:
+        reused = self._reuse(old, counts)
+        if reused is not None:
+            return reused
+        assert self.root is not None
+        counts.read += 1
+        return indexFile(
+            self.root,
+            name,
+            self.limits,
+            self.memoryLeft(),
+            self.cache,
+            None,
+            self._compressor(),
+            self.followSymlinks,
+        )
+
+    def _indexRewritten(
+        self,
+        names: list[str],
+        kinds: Mapping[str, Kind | None],
+        remembered: Mapping[str, object],
+        counts: _Counts,
+    ) -> None:
+        """
+        Index the files fingerprinted while building: scan each (or take
+        what the last build found, if it did not change), then read and
+        rewrite each in post-order, or take the last build's entry if the
+        fingerprints it carries are still current.
+        """
+        root = self.root
+        assert root is not None
+        scans: dict[str, tuple[StoredFile | None, Source | None]] = {}
+        for name in names:
+            old = remembered.get(name)
+            if isinstance(old, StoredFile) and unchanged(
+                root, old, self.followSymlinks
+            ):
+                scans[name] = (old, old.source)
+                continue
+            kind = kinds[name]
+            assert kind is not None
+            data = self._readSmall(name)
+            scans[name] = (
+                None,
+                _scan(self.prefix, name, data, kind) if data is not None else None,
+            )
+        edges = {n: list(s.names) for n, (_, s) in scans.items() if s is not None}
+        versionOf = self._fingerprints(self._files)
+        for name in postOrder(names, edges):
+            old, source = scans[name]
+            if old is not None:
+                # Sent as it is (too large to rewrite), or rewritten with
+                # the fingerprints still current: as the last build had it.
+                versions = None
+                if old.source is not None:
+                    versions = tuple(versionOf(t.url) for t in old.source.targets)
+                if old.source is None or versions == old.source.versions:
+                    reused = self._reuse(old, counts)
+                    if reused is not None:
+                        self._add(reused)
+                        continue
+            kind = kinds[name]
+            assert kind is not None
+            counts.read += 1
+            transform = self._transform(name, kind, source, versionOf)
+            self._add(
+                indexFile(
+                    root,
+                    name,
+                    self.limits,
+                    self.memoryLeft(),
+                    self.cache,
+                    transform,
+                    self._compressor(),
+                    self.followSymlinks,
+                )
+            )
+
+    def _readSmall(self, name: str) -> bytes | None:
+        """
+        The bytes of a file that may be held in memory, else L{None}.
+        """
+        assert self.root is not None
+        path = resolveStaticPath(self.root, name.split("/"), self.followSymlinks)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                data = f.read(self.limits.maxFileSize + 1)
+        except OSError:
+            return None
+        return data if len(data) <= self.limits.maxFileSize else None
+
+    def _fingerprints(
+        self, files: Mapping[str, StoredFile]
+    ) -> Callable[[str], str | None]:
+        """
+        The fingerprint of the file at a URL, among C{files}.
+        """
+        prefix = self.prefix
+
+        def versionOf(url: str) -> str | None:
+            name = urlToName(url, prefix)
+            stored = files.get(name) if name is not None else None
+            return stored.representation.version if stored is not None else None
+
+        return versionOf
+
+    def _transform(
         self,
         name: str,
-        files: Mapping[str, StoredFile],
-        scanned: _Scanned | None = None,
-    ) -> Callable[[bytes], bytes] | None:
+        kind: Kind,
+        source: Source | None,
+        versionOf: Callable[[str], str | None],
+    ) -> Transform:
         """
-        What rewrites C{name}'s references with the fingerprints of
-        C{files}, or L{None} for a file whose references are not rewritten.
-
-        @param scanned: what L{_references} found in the file, used if the
-            file still has the same bytes.
+        What fingerprints C{name}'s references, with C{source} (what a scan
+        found) if the file still has the bytes scanned.
         """
-        kind = kindOf(name, mediaType(name))
-        if kind is None:
-            return None
         url = nameToURL(name, self.prefix)
         prefix = self.prefix
 
-        def versionOf(target: str) -> str | None:
-            targetName = urlToName(target, prefix)
-            stored = files.get(targetName) if targetName is not None else None
-            return stored.representation.version if stored is not None else None
+        def transform(data: bytes) -> tuple[bytes, Source | None]:
+            found = source
+            if found is None or found.digest != hashlib.sha256(data).hexdigest():
+                found = _scan(prefix, name, data, kind)
+            sent, done = rewritten(url, data, kind, found, versionOf)
+            return sent, done
 
-        def fingerprint(data: bytes) -> bytes:
-            found = None
-            if scanned is not None and scanned.data == data:
-                found = scanned.targets
-            return rewrite(url, data, kind, versionOf, found)
+        return transform
 
-        return fingerprint
+    def _cacheNames(self, files: Iterable[StoredFile]) -> list[str]:
+        """
+        The cache entries an index uses: hashes of files on disk, and the
+        compressed forms (made or to be made) of each file.
+        """
+        cache = self.cache
+        assert cache is not None
+        names = []
+        for stored in files:
+            rep = stored.representation
+            for body in rep.bodies.values():
+                if body.path is not None and body.stamp is not None:
+                    names.append(cache.digestEntryName(body.path, body.stamp))
+            if isCompressible(rep.contentType):
+                # Made, to be made, or found no smaller (then not made again).
+                names.extend(cache.entryName(c, stored.digest) for c in CODINGS)
+        return names
+
+    # What the background work reads and changes (background.Index).
+
+    def current(self, name: str) -> StoredFile | None:
+        return self._files.get(name)
+
+    def entries(self) -> Iterable[StoredFile]:
+        return list(self._files.values())
+
+    def versionOf(self, name: str) -> str | None:
+        return self.version(name)
+
+    def memoryLeft(self) -> int:
+        """
+        How many more bytes may be held in memory.
+        """
+        return self.limits.maxTotalSize - self._memoryUsed
+
+    def install(
+        self,
+        stored: StoredFile,
+        rep: Representation,
+        digest: str,
+        pending: frozenset[str],
+        source: Source | None,
+    ) -> StoredFile | None:
+        """
+        Replace the entry C{stored}, if it is still the one indexed, by one
+        with these bodies: a new object, never a change to C{stored}, which
+        a reload's build (in a thread) may be copying.
+
+        @return: the new entry, or L{None} if C{stored} was replaced since.
+        """
+        if self._files.get(stored.name) is not stored:
+            return None
+        new = replace(
+            stored, representation=rep, digest=digest, pending=pending, source=source
+        )
+        self._memoryUsed += rep.memorySize - stored.representation.memorySize
+        self._files[stored.name] = new
+        return new
+
+    # Signals.
+
+    def fingerprinted(self) -> Deferred[None]:
+        """
+        Fires once every file is sent with its references fingerprinted (or
+        known not to be), so every fingerprint is final: what hints that
+        name fingerprinted URLs wait for.  At once without workers.
+        """
+        if self._background is None:
+            return succeed(None)
+        return self._background.fingerprinted()
+
+    def settled(self) -> Deferred[None]:
+        """
+        Fires once the work after the last build is done: every file in its
+        final form (fingerprinted, compressed).  At once without workers.
+        """
+        if self._background is None:
+            return succeed(None)
+        return self._background.settled()
+
+    # Serving.
 
     def get(self, name: str) -> StoredFile | None:
         """
@@ -400,18 +483,23 @@ class FileStore:
             return _follow(pending)
         stored = self._files.get(name)
         now = self.clock()
+        segments = name.split("/")
         if stored is None:
-            if resolveStaticPath(self.root, name.split("/")) is None:
+            if resolveStaticPath(self.root, segments, self.followSymlinks) is None:
                 return None
             return self._reindex(name)
         if not force and now - stored.checkedAt < self.recheckInterval:
             return stored
         stored.checkedAt = now
-        realPath = resolveStaticPath(self.root, name.split("/"))
+        realPath = resolveStaticPath(self.root, segments, self.followSymlinks)
         if realPath == stored.realPath and not force:
             compressible = isCompressible(stored.representation.contentType)
-            sidecars = _sidecarPaths(self.root, name) if compressible else []
-            if _stamps(realPath, sidecars) == stored.stamps:
+            sidecars = (
+                sidecarPaths(self.root, name, self.followSymlinks)
+                if compressible
+                else []
+            )
+            if currentStamps(realPath, sidecars) == stored.stamps:
                 return stored
         return self._reindex(name)
 
@@ -421,13 +509,21 @@ class FileStore:
             self._memoryUsed -= old.representation.memorySize
         root = self.root
         assert root is not None
-        left = self.limits.maxTotalSize - self._memoryUsed
-        cache = self.cache
-        # The fingerprints as they are now: the thread must not see the
-        # index change under it.
-        transform = self._fingerprinter(name, dict(self._files))
+        left = self.memoryLeft()
+        cache, limits, follow = self.cache, self.limits, self.followSymlinks
+        compressor = self._compressor()
+        kind = kindOf(name, mediaType(name))
+        transform = None
+        if self._rewrittenNow(kind):
+            assert kind is not None
+            # The fingerprints as they are now: the thread must not see the
+            # index change under it.
+            versionOf = self._fingerprints(dict(self._files))
+            transform = self._transform(name, kind, None, versionOf)
         d = self.runInThread(
-            lambda: indexFile(root, name, self.limits, left, cache, transform)
+            lambda: indexFile(
+                root, name, limits, left, cache, transform, compressor, follow
+            )
         )
         self._pending[name] = d
 
@@ -437,15 +533,27 @@ class FileStore:
                 stored.checkedAt = self.clock()
                 self._files[name] = stored
                 self._memoryUsed += stored.representation.memorySize
+            if self._background is not None:
+                self._background.track(name, stored)
             return stored
 
         def failed(reason: Failure) -> None:
             del self._pending[name]
             _log.failure("re-reading static file {name!r}", reason, name=name)
+            if self._background is not None:
+                self._background.track(name, None)
             return None
 
         d.addCallbacks(installed, failed)
         return _follow(d)
+
+
+def _scan(prefix: str, name: str, data: bytes, kind: Kind) -> Source:
+    """
+    What a file's references are, found now (not in a worker).
+    """
+    found, names = jobs.scan(prefix, name, data, kind)
+    return Source(hashlib.sha256(data).hexdigest(), found, names)
 
 
 def _follow(pending: Deferred[T]) -> Deferred[T]:

@@ -79,6 +79,7 @@ class ControlService(service.Service):
         self._reactor = reactor
         self._environ = environ if environ is not None else dict(os.environ)
         self._reloading: Deferred[None] | None = None
+        self._reloadStarted = 0.0
         self._again = False
         self._loops: list[LoopingCall] = []
         self._previous: dict[int, Any] = {}
@@ -162,6 +163,7 @@ class ControlService(service.Service):
             self._again = True
             return self._reloading
         _log.info("reloading the site and certificates")
+        self._reloadStarted = self._reactor.seconds()
         self._notifier.notify("RELOADING=1", monotonicUsec(), "STATUS=reloading")
         d: Deferred[_Loaded] = deferToThreadPool(
             self._reactor, self._reactor.getThreadPool(), self._load
@@ -185,7 +187,12 @@ class ControlService(service.Service):
         ):
             if read is not None:
                 self._replaceCertificate(index, spec, creator, *read)
-        _log.info("reloaded; now serving the new version")
+        # How long the site was being rebuilt: the file store reads only
+        # what changed, so this is what a deploy costs before it is seen.
+        _log.info(
+            "reloaded; now serving the new version (built in {seconds:.2f} s)",
+            seconds=self._reactor.seconds() - self._reloadStarted,
+        )
 
     def _reloadFailed(self, failure: Failure) -> None:
         if failure.check(ConfigError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import brotli
@@ -209,3 +210,126 @@ class FileDigestTests(SynchronousTestCase):
             BuildCache(directory).fileDigest(str(path), stamp),
             hashlib.sha256(b"data").hexdigest(),
         )
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+class CompressFileTests(SynchronousTestCase):
+    """
+    L{BuildCache.compressFile}: the compressed forms of files too large for
+    memory, made as a stream into the cache and sent from there.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(self.mktemp())
+        self.path = Path(self.mktemp())
+        self.data = b"".join(b"line %d of a large file\n" % i for i in range(20_000))
+        self.path.write_bytes(self.data)
+        self.digest = hashlib.sha256(self.data).hexdigest()
+
+    def test_madeThenFound(self) -> None:
+        """
+        The entry is named by the file's hash, decodes to the file, and
+        carries its own hash and stamp; the second time it is found, not
+        made.
+        """
+        cache = BuildCache(self.directory)
+        for coding, decode in (("br", brotli.decompress), ("gzip", gzip.decompress)):
+            made = cache.compressFile(
+                coding, str(self.path), _stamp(self.path), self.digest
+            )
+            assert made is not None
+            entry = Path(made.path)
+            self.assertEqual(entry, Path(cache.entryPath(coding, self.digest)))
+            encoded = entry.read_bytes()
+            self.assertEqual(decode(encoded), self.data)
+            self.assertEqual(made.size, len(encoded))
+            self.assertEqual(made.etag, hashlib.sha256(encoded).hexdigest()[:32])
+            self.assertEqual(made.stamp, _stamp(entry))
+            self.assertFalse(made.cached)
+            found = cache.compressFile(
+                coding, str(self.path), _stamp(self.path), self.digest
+            )
+            self.assertEqual(found, replace(made, cached=True))
+
+    def test_changedFile(self) -> None:
+        """
+        A file no longer as indexed (another stamp, or other bytes under
+        the same stamp) gets no entry: it would be named for other bytes.
+        """
+        cache = BuildCache(self.directory)
+        self.assertIsNone(
+            cache.compressFile("br", str(self.path), (1, 2, 3), self.digest)
+        )
+        self.assertIsNone(
+            cache.compressFile("br", str(self.path), _stamp(self.path), "0" * 64)
+        )
+        self.assertEqual(list(self.directory.iterdir()), [])
+
+    def test_notSmaller(self) -> None:
+        """
+        A file that does not shrink gets no entry.
+        """
+        self.path.write_bytes(os.urandom(100_000))
+        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        cache = BuildCache(self.directory)
+        self.assertIsNone(
+            cache.compressFile("gzip", str(self.path), _stamp(self.path), digest)
+        )
+        self.assertEqual(list(self.directory.iterdir()), [])
+
+    def test_damagedEntry(self) -> None:
+        """
+        An entry that does not decode to the file is made again.
+        """
+        cache = BuildCache(self.directory)
+        made = cache.compressFile(
+            "gzip", str(self.path), _stamp(self.path), self.digest
+        )
+        assert made is not None
+        Path(made.path).write_bytes(gzip.compress(b"something else"))
+        again = cache.compressFile(
+            "gzip", str(self.path), _stamp(self.path), self.digest
+        )
+        assert again is not None
+        self.assertFalse(again.cached)
+        self.assertEqual(gzip.decompress(Path(again.path).read_bytes()), self.data)
+
+
+class MemoryOfBuildsTests(SynchronousTestCase):
+    def test_rememberRecall(self) -> None:
+        """
+        The last build's index is kept in memory, for the next.
+        """
+        cache = BuildCache(Path(self.mktemp()))
+        self.assertEqual(cache.recall(), {})
+        index = {"a": object()}
+        cache.remember(index)
+        self.assertEqual(cache.recall(), index)
+
+    def test_latest(self) -> None:
+        """
+        Each build gets a number; only the last one started is the latest.
+        """
+        cache = BuildCache(Path(self.mktemp()))
+        first = cache.begin()
+        self.assertTrue(cache.isLatest(first))
+        second = cache.begin()
+        self.assertFalse(cache.isLatest(first))
+        self.assertTrue(cache.isLatest(second))
+
+    def test_keep(self) -> None:
+        """
+        Entries an index takes from the last build, without looking them up,
+        are kept by the next prune.
+        """
+        directory = Path(self.mktemp())
+        cache = BuildCache(directory)
+        cache.compress("br", DATA, DIGEST)
+        cache.prune()
+        cache.keep([cache.entryName("br", DIGEST)])
+        cache.prune()
+        self.assertEqual([p.name for p in directory.iterdir()], [f"{DIGEST}.br11"])

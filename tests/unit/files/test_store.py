@@ -10,12 +10,16 @@ from pathlib import Path
 
 import brotli
 from twisted.internet.defer import Deferred, succeed
+from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
 
+from h2site.files import buildcache, store
+from h2site.files.buildcache import BuildCache
 from h2site.files.representation import representationFromBytes, stampOf
 from h2site.files.store import FileStore, MemoryLimits, StoredFile
 from h2site.files.walk import walk
 from h2site.semantics.negotiation import IDENTITY
+from tests.unit.ops.fakes import LogCapture
 
 CSS = b"body { color: red; }\n" * 200
 PNG = os.urandom(20_000)
@@ -487,3 +491,116 @@ class FingerprintTests(SynchronousTestCase):
         self.assertNotEqual(
             newApp.representation.identity.etag, oldApp.representation.identity.etag
         )
+
+
+class RebuildTests(SynchronousTestCase):
+    """
+    A build after another (a reload) takes what did not change from the
+    last one: not read, hashed, scanned or compressed again.
+    """
+
+    def setUp(self) -> None:
+        self.root = Path(self.mktemp())
+        (self.root / "css").mkdir(parents=True)
+        (self.root / "css" / "app.css").write_bytes(b'@import "base.css";\n' + CSS)
+        (self.root / "css" / "base.css").write_bytes(CSS)
+        (self.root / "img.png").write_bytes(PNG)
+        (self.root / "big.txt").write_bytes(CSS * 20)
+        self.clock = FakeClock()
+        capture = LogCapture()
+        self.events = capture.events
+        self.patch(store, "_log", Logger(observer=capture))
+        self.compressed: list[str] = []
+        real = buildcache.compress
+
+        def counting(coding: str, data: bytes, digest: str = "") -> bytes:
+            self.compressed.append(coding)
+            return real(coding, data)
+
+        self.patch(buildcache, "compress", counting)
+
+    def store(self, cache: BuildCache | None) -> FileStore:
+        built = FileStore(
+            str(self.root),
+            MemoryLimits(maxFileSize=50_000),
+            self.clock,
+            _sync,
+            cache=cache,
+        )
+        built.build()
+        return built
+
+    def reads(self) -> list[int]:
+        return [e["read"] for e in self.events if "read" in e]
+
+    def test_nothingChanged(self) -> None:
+        """
+        Nothing is read or compressed again; the entries are copies of the
+        last build's.
+        """
+        cache = BuildCache(Path(self.mktemp()))
+        first = self.store(cache)
+        compressed = len(self.compressed)
+        second = self.store(cache)
+        self.assertEqual(self.reads(), [4, 0])
+        self.assertEqual(len(self.compressed), compressed)
+        for name in ("css/app.css", "css/base.css", "img.png", "big.txt"):
+            old, new = first.get(name), second.get(name)
+            assert old is not None and new is not None
+            self.assertIsNot(old, new)
+            self.assertEqual(old.representation, new.representation)
+
+    def test_oneChanged(self) -> None:
+        """
+        An edited file is read again, and so is a stylesheet naming it (to
+        carry its new fingerprint); nothing else.
+        """
+        cache = BuildCache(Path(self.mktemp()))
+        self.store(cache)
+        (self.root / "css" / "base.css").write_bytes(CSS + b"/* edited */")
+        files = self.store(cache)
+        self.assertEqual(self.reads(), [4, 2])
+        app = files.get("css/app.css")
+        version = files.version("css/base.css")
+        assert app is not None and version is not None
+        self.assertIn(
+            b"base.css?v=" + version.encode(), app.representation.identity.data or b""
+        )
+
+    def test_sameStoreWithoutCache(self) -> None:
+        """
+        A store built again takes what did not change from its own last
+        build, with no cache.
+        """
+        files = self.store(None)
+        files.build()
+        self.assertEqual(self.reads(), [4, 0])
+
+    def test_doneAtOnce(self) -> None:
+        """
+        Without workers everything is done while building: the signals fire
+        at once, and a file on disk has no compressed forms to wait for.
+        """
+        files = self.store(BuildCache(Path(self.mktemp())))
+        self.successResultOf(files.fingerprinted())
+        self.successResultOf(files.settled())
+        big = files.get("big.txt")
+        assert big is not None
+        self.assertEqual((big.representation.codings, big.pending), ((), frozenset()))
+
+    def test_followSymlinks(self) -> None:
+        """
+        A link out of the folder is served only when asked for.
+        """
+        outside = Path(self.mktemp()).absolute()
+        outside.mkdir()
+        (outside / "lib.js").write_bytes(b"export const x = 1;\n")
+        (self.root / "lib.js").symlink_to(outside / "lib.js")
+        self.assertIsNone(self.store(None).get("lib.js"))
+        followed = FileStore(
+            str(self.root), MemoryLimits(), self.clock, _sync, followSymlinks=True
+        )
+        followed.build()
+        lib = followed.get("lib.js")
+        assert lib is not None
+        self.assertEqual(lib.representation.identity.data, b"export const x = 1;\n")

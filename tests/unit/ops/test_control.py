@@ -166,7 +166,9 @@ class ReloadTests(ControlTestCase):
         self.reactor.advance(0)
         self.assertIs(self.site.resource, new)
         self.assertEqual(self.serial(self.tls.material), self.serial(renewed))
-        self.assertIn("reloaded; now serving the new version", self.logged())
+        self.assertIn(
+            "reloaded; now serving the new version (built in 0.00 s)", self.logged()
+        )
         self.assertTrue(
             any(
                 line.startswith(f"new certificate for {self.spec.description}: ")
@@ -174,6 +176,20 @@ class ReloadTests(ControlTestCase):
             )
         )
         self.assertEqual(self.complaints(), [])
+
+    def test_buildTimeLogged(self) -> None:
+        """
+        The line saying the new version serves says how long building it
+        took, from the signal to the swap: what a deploy costs before it is
+        seen (the file store reads only what changed).
+        """
+        self.service.reload()
+        self.reactor.advance(0.75)
+        self.reactor.threadPool.runNext()
+        self.reactor.advance(0)
+        self.assertIn(
+            "reloaded; now serving the new version (built in 0.75 s)", self.logged()
+        )
 
     def test_sameCertificateKept(self) -> None:
         """
