@@ -15,13 +15,13 @@ does.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from twisted.application import service
-from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.internet.threads import deferToThread
@@ -31,9 +31,8 @@ from twisted.web.resource import Resource
 
 from h2site.config import Config, checkSiteDir
 from h2site.errors import ConfigError, StartupError
-from h2site.files.buildcache import BuildCache
-from h2site.files.store import FileStore, MemoryLimits, StoredFile
-from h2site.http.earlyhints import sendEarlyHints
+from h2site.files.store import FileStore, MemoryLimits
+from h2site.files.workers import ProcessWorkers, cores
 from h2site.ops.accesslog import AccessLog
 from h2site.ops.allocator import keepLargeBuffers
 from h2site.ops.control import ControlService
@@ -41,17 +40,18 @@ from h2site.ops.listening import ListeningService
 from h2site.ops.redirecting import RedirectService, configuredPort
 from h2site.ops.sdnotify import Notifier
 from h2site.ops.supervisor import STOP_MARGIN, STOP_TIMEOUT, WorkerSupervisor
-from h2site.sites.kinds import PUBLIC, STATIC, siteKind
+from h2site.sites.check import listBroken
+from h2site.sites.kinds import STATIC, siteKind
 from h2site.tls.context import utcNow
 from h2site.tls.devcert import devCertificatePaths, ensureDevCertificate
 from h2site.tls.endpoints import ListenSpec, escape, parseListen
+from h2site.web.build import SiteSettings, checkSite, siteBuilder
 from h2site.web.headers import HeaderPolicy, buildHeaderPolicy
-from h2site.web.plain import buildPlainResource
 from h2site.web.redirect import RedirectResource
 from h2site.web.root import buildResource
 from h2site.web.site import H2Site
 
-__all__ = ["buildServer", "listenSpecs", "makeService"]
+__all__ = ["buildServer", "listenSpecs", "makeService", "runCheck"]
 
 _log = Logger(namespace="h2site.server")
 
@@ -114,64 +114,53 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
     return endpoint
 
 
+def _siteSettings(config: Config) -> SiteSettings:
+    return SiteSettings(
+        siteDir=config.siteDir,
+        preload=config.preload,
+        memory=config.staticLimits,
+        followSymlinks=config.followSymlinks,
+        cacheFolder=config.compressionCache,
+    )
+
+
 def _siteBuilder(config: Config, reactor: Any) -> Callable[[], Resource]:
     """
-    What builds the site: a new file store and resource tree, at start-up
-    and on each reload (then in a thread; the running tree serves until the
-    new one replaces it).  Every build shares the disk cache of compressed
-    bodies, so a reload compresses only content not compressed before.
+    What builds the site (L{h2site.web.build.siteBuilder}), with this
+    process's share of the cores for the work after serving starts.
     """
+    workers = ProcessWorkers(reactor, processes=max(1, cores() // config.workers))
+    return siteBuilder(
+        _siteSettings(config),
+        reactor,
+        lambda: checkSiteDir(config.siteDir),
+        workers,
+    )
 
-    def runInThread(
-        work: Callable[[], StoredFile | None],
-    ) -> Deferred[StoredFile | None]:
-        return deferToThread(work)
 
-    def cache(suffix: str = "") -> BuildCache | None:
-        # One cache per store: each prunes what its own build did not use.
-        if config.compressionCache is None:
-            return None
-        return BuildCache(Path(config.compressionCache + suffix))
+def runCheck(config: Config, reactor: Any, out: TextIO) -> int:
+    """
+    C{--check}: report on the site instead of serving it.
 
-    siteCache, publicCache = cache(), cache("-" + PUBLIC)
-
-    def store(
-        folder: str, prefix: str = "/", cache: BuildCache | None = siteCache
-    ) -> FileStore:
-        return FileStore(
-            folder,
-            config.staticLimits,
-            time.monotonic,
-            runInThread,
-            cache=cache,
-            prefix=prefix,
-            followSymlinks=config.followSymlinks,
-        )
-
-    def build() -> Resource:
-        # The checks of start-up, again: a folder that went missing or was
-        # emptied (a deploy half done) must not replace the site with 404s.
-        checkSiteDir(config.siteDir)
-        # Which kind of site: decided again on each reload, and said.
-        kind = siteKind(config.siteDir)
-        _log.info("{line}", line=kind.describe(config.siteDir))
-        for warning in kind.warnings:
-            _log.warn("{line}", line=warning)
-        if kind.isPlain:
-            return buildPlainResource(
-                store(config.siteDir), reactor, config.preload, sendEarlyHints
-            )
-        public = os.path.join(config.siteDir, PUBLIC)
-        return buildResource(
-            config.siteDir,
-            reactor,
-            store(os.path.join(config.siteDir, STATIC), f"/{STATIC}/"),
-            config.preload,
-            sendEarlyHints,
-            store(public, cache=publicCache) if os.path.isdir(public) else None,
-        )
-
-    return build
+    @return: the exit status: 0 if nothing was found, else 1.
+    @raise StartupError: if a template fails to render.
+    """
+    try:
+        report = checkSite(_siteSettings(config), reactor)
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+    print(report.kind, file=out)
+    for link in report.refused:
+        print(f"refused symlink: {link.name} -> {link.target}", file=out)
+    for line in listBroken(report.broken):
+        print(f"broken reference: {line}", file=out)
+    count = sum(len(urls) for urls in report.broken.values())
+    print(
+        f"{len(report.refused)} symlinks refused, {count} broken references "
+        f"in {len(report.broken)} files",
+        file=out,
+    )
+    return 0 if report.clean else 1
 
 
 def _headerPolicy(config: Config) -> HeaderPolicy:
@@ -315,6 +304,8 @@ def makeService(config: Config, argv: Sequence[str]) -> service.IService:
         )
     from twisted.internet import reactor
 
+    if config.check:
+        raise SystemExit(runCheck(config, reactor, sys.stdout))
     specs = listenSpecs(config)
     listen = [(spec, _endpoint(spec)) for spec in specs]
     redirects = [(spec, _endpoint(spec)) for spec in config.redirect]

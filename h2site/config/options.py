@@ -482,6 +482,15 @@ OPTIONS: tuple[Option | Flag, ...] = (
         default=False,
     ),
     Flag(
+        "check",
+        "Do not serve: index the site, print the symlinks refused and the "
+        "references that nothing answers, and exit 1 if there are any (for "
+        "a site's own CI).",
+        "Serve the site (the default).",
+        "check",
+        default=False,
+    ),
+    Flag(
         "preload",
         "Announce each page's assets, found in the page and followed through "
         "its stylesheets and modules, in Link headers (the default).",

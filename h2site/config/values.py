@@ -88,6 +88,7 @@ class Config:
         responses when h2site stops, before they are cut.
     @ivar preload: what pages announce (C{Link} headers, 103 Early Hints).
     @ivar connectionLimits: the limits and deadlines of every connection.
+    @ivar check: index the site and report on it instead of serving it.
     @ivar followSymlinks: serve what symlinks out of the site folder lead
         to (files and folders), rather than refusing them.
     """
@@ -110,3 +111,4 @@ class Config:
     preload: PreloadSettings = field(default_factory=PreloadSettings)
     connectionLimits: ConnectionLimits = field(default_factory=ConnectionLimits)
     followSymlinks: bool = False
+    check: bool = False

@@ -448,6 +448,12 @@ class FileStore:
 
     # Serving.
 
+    def names(self) -> list[str]:
+        """
+        The name of every file as last indexed, sorted.
+        """
+        return sorted(self._files)
+
     def get(self, name: str) -> StoredFile | None:
         """
         The file as last indexed, without looking at the disk: for

@@ -27,7 +27,7 @@ import stat
 from h2site.files.safepath import urlToName
 from h2site.files.store import FileStore, StoredFile
 
-__all__ = ["StaticAssetFiles"]
+__all__ = ["AnyOf", "StaticAssetFiles"]
 
 
 class StaticAssetFiles:
@@ -86,3 +86,23 @@ class StaticAssetFiles:
         if len(data) > limit:
             return None
         return data
+
+
+class AnyOf:
+    """
+    Several folders served side by side (a template site's C{static/} and
+    C{public/}) as one L{h2site.preload.graph.AssetSource}: a URL is the
+    first one's that has a file for it.
+    """
+
+    def __init__(self, *sources: StaticAssetFiles) -> None:
+        self._sources = sources
+
+    def exists(self, url: str) -> bool:
+        return any(source.exists(url) for source in self._sources)
+
+    def read(self, url: str, limit: int) -> bytes | None:
+        for source in self._sources:
+            if source.exists(url):
+                return source.read(url, limit)
+        return None

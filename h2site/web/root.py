@@ -20,7 +20,7 @@ from twisted.web import resource
 from twisted.web.server import Request
 
 from h2site.files.store import FileStore
-from h2site.preload.files import StaticAssetFiles
+from h2site.preload.files import AnyOf, StaticAssetFiles
 from h2site.preload.graph import AssetGraph
 from h2site.preload.policy import (
     PreloadSettings,
@@ -28,7 +28,7 @@ from h2site.preload.policy import (
 from h2site.refs.links import linkHeaderValues
 from h2site.sites.templates import RenderedPage, renderPages, staticURLFactory
 from h2site.web.pages import DEFAULT_NOT_FOUND, PageResource, SendEarlyHints
-from h2site.web.plain import FileSender, FolderResource, noLinks
+from h2site.web.plain import FileSender, FolderResource, LinksFor, noLinks
 from h2site.web.static import StaticRoot
 
 __all__ = ["SiteRoot", "buildResource"]
@@ -46,12 +46,20 @@ class SiteRoot(resource.Resource):
         static: resource.Resource,
         notFound: resource.Resource,
         public: resource.Resource | None = None,
+        rendered: Mapping[str, RenderedPage] | None = None,
+        missing: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         """
         @param public: the C{public/} folder at C{/} (a leaf that takes the
             whole path), where no page is; L{None} for none.
+        @param rendered: the rendered pages, by URL: what they say, for the
+            report of broken references.
+        @param missing: for each page (by URL), its own assets that no file
+            answers (left out of its hints).
         """
         super().__init__()
+        self.rendered: Mapping[str, RenderedPage] = rendered or {}
+        self.missing: Mapping[str, tuple[str, ...]] = missing or {}
         self._pages = pages
         self._static = static
         self._notFound = notFound
@@ -90,6 +98,7 @@ def buildResource(
     preload: PreloadSettings | None = None,
     sendEarlyHints: SendEarlyHints | None = None,
     public: FileStore | None = None,
+    publicLinks: LinksFor = noLinks,
 ) -> SiteRoot:
     """
     Index the static files, render the site in C{siteDir}, work out each
@@ -102,6 +111,7 @@ def buildResource(
     @param sendEarlyHints: sends C{103} responses, where the settings allow.
     @param public: the (empty) index of C{siteDir}'s C{public/} folder,
         with C{prefix} C{/}; built here.  L{None} for none.
+    @param publicLinks: the C{Link} values of the HTML files of C{public/}.
     @raise h2site.errors.ConfigError: if a template fails to render.
     """
     if preload is None:
@@ -115,7 +125,12 @@ def buildResource(
     hasStatic = os.path.isdir(staticDir)
     # After the store: discovery reads the bytes it sends, references
     # fingerprinted.
-    graph = AssetGraph(StaticAssetFiles(store), preload.limits)
+    # A page may name files of public/ (a favicon) as well as of static/.
+    source = StaticAssetFiles(store)
+    graph = AssetGraph(
+        AnyOf(source, StaticAssetFiles(public)) if public is not None else source,
+        preload.limits,
+    )
 
     def findLinks(html: str, url: str) -> Sequence[str]:
         return linkHeaderValues(graph.assets(html, url)[0])
@@ -132,11 +147,18 @@ def buildResource(
     notFound = page(notFoundPage or DEFAULT_NOT_FOUND, code=404)
     publicFiles = None
     if public is not None:
-        sender = FileSender(clock, noLinks, preload.earlyHints, sendEarlyHints)
+        sender = FileSender(
+            clock,
+            publicLinks if preload.enabled else noLinks,
+            preload.earlyHints,
+            sendEarlyHints,
+        )
         publicFiles = FolderResource(public, sender, notFound)
     return SiteRoot(
         {url: page(rendered) for url, rendered in pages.items()},
         StaticRoot(store, notFound, clock),
         notFound,
         publicFiles,
+        {**pages, **({"/404": notFoundPage} if notFoundPage else {})},
+        dict(graph.missing),
     )

@@ -17,10 +17,12 @@ import httpx
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
+    DEMO_SITE,
     TIMEOUT,
     Server,
     makeSite,
     requireTool,
+    runTwistd,
     sharedCertificates,
     startServer,
 )
@@ -272,6 +274,8 @@ class PlainSiteTests(SynchronousTestCase):
         self.assertEqual(again.status_code, 304)
         part = self.get("/img/bg.png", "h1", range="bytes=8-11")
         self.assertEqual((part.status_code, part.content), (206, PNG[8:12]))
+        # Compression runs in worker processes once the site is served.
+        self.server.waitForOutput(r"h2site static files ready")
         done = curl(
             "--http2",
             "--compressed",
@@ -372,3 +376,43 @@ class TemplateSitePublicTests(SynchronousTestCase):
                 self.assertEqual(
                     (response.status_code, response.text), (404, "<p>gone")
                 )
+
+
+class CheckCommandTests(SynchronousTestCase):
+    """
+    C{twistd h2site --site DIR --check}: what a site's author runs in CI.
+    """
+
+    def test_brokenAndRefused(self) -> None:
+        """
+        Broken references and refused links are printed, one per line, and
+        the exit status is 1; nothing is served, nothing is written.
+        """
+        tmp = Path(self.mktemp()).absolute()
+        site = writeFiles(tmp / "site", dict(SITE))
+        (site / "about.html").write_bytes(b"<a href=/missing.html>x</a>")
+        outside = writeFiles(tmp / "outside", {"x.js": b""})
+        os.symlink(outside / "x.js", site / "js" / "linked.js")
+        result = runTwistd("--site", str(site), "--check", cwd=tmp)
+        self.assertEqual(result.code, 1, result.stdout + result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertIn("plain site", lines[0])
+        self.assertIn(f"refused symlink: js/linked.js -> {outside / 'x.js'}", lines)
+        self.assertIn("broken reference: /about.html -> /missing.html", lines)
+        self.assertEqual(
+            lines[-1], "1 symlinks refused, 1 broken references in 1 files"
+        )
+        self.assertFalse((tmp / "state").exists())
+
+    def test_clean(self) -> None:
+        """
+        The demo site has nothing to report: exit status 0.
+        """
+        tmp = Path(self.mktemp()).absolute()
+        tmp.mkdir()
+        result = runTwistd("--site", str(DEMO_SITE), "--check", cwd=tmp)
+        self.assertEqual(result.code, 0, result.stdout + result.stderr)
+        self.assertEqual(
+            result.stdout.splitlines()[-1],
+            "0 symlinks refused, 0 broken references in 0 files",
+        )
