@@ -85,6 +85,9 @@ class StaticDeliveryTests(TestCase):
             "256K",
             cwd=self.site,
         )
+        # Compressed forms are made after listening; the tests of codings
+        # need them all.
+        self.server.waitForOutput(r"h2site static files ready")
         self.clients = {"h2": _client(True), "h1": _client(False)}
         for client in self.clients.values():
             self.addCleanup(client.close)
