@@ -21,17 +21,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_SITE = REPO / "site"
@@ -614,3 +615,144 @@ def readToEnd(sock: socket.socket, timeout: float = TIMEOUT) -> bytes:
             break
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+#: Debian's Python documentation (python3-doc): Sphinx's output, 530 pages,
+#: two of whose files are symlinks out of the folder, to
+#: C{/usr/share/javascript}.
+PYTHON_DOCS = Path("/usr/share/doc/python3/html")
+
+
+def requirePythonDocs() -> Path:
+    """
+    The folder of Debian's Python documentation, for tests that serve a
+    real generator's output.  Missing, it skips the test on a developer's
+    machine, but fails it under CI (C{CI=true}), whose C{.ci/run} installs
+    python3-doc.
+    """
+    if not (PYTHON_DOCS / "index.html").is_file():
+        if os.environ.get("CI") == "true":
+            raise AssertionError(
+                f"{PYTHON_DOCS} is missing; .ci/run must install python3-doc"
+            )
+        raise SkipTest(f"{PYTHON_DOCS} is missing (Debian: apt install python3-doc)")
+    return PYTHON_DOCS
+
+
+def copyPythonDocs(destination: Path) -> Path:
+    """
+    Copy Debian's Python documentation with its symlinks resolved: files
+    only, as a generator writes its output.
+    """
+    shutil.copytree(requirePythonDocs(), destination, symlinks=False)
+    return destination
+
+
+_LINK_VALUE = re.compile(r"\s*<([^>]*)>")
+_LINK_PARAMETER = re.compile(
+    r'\s*;\s*([^\s;,=]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;,]*))?'
+)
+_LINK_SEPARATOR = re.compile(r"\s*(?:,|$)")
+
+
+def linkValues(field: str) -> list[tuple[str, dict[str, str]]]:
+    """
+    The target and parameters of each value of a C{Link} field (RFC 8288),
+    in order, as a browser reads a page's C{Link} header or its C{103
+    Early Hints}: parameter names in lower case, quoted values unquoted.
+
+    @raise ValueError: if the field is not a list of link values.
+    """
+    values: list[tuple[str, dict[str, str]]] = []
+    position = 0
+    while position < len(field):
+        target = _LINK_VALUE.match(field, position)
+        if target is None:
+            raise ValueError(f"not a Link value at {position}: {field!r}")
+        parameters: dict[str, str] = {}
+        position = target.end()
+        while parameter := _LINK_PARAMETER.match(field, position):
+            name, value = parameter.group(1).lower(), parameter.group(2) or ""
+            if value.startswith('"'):
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            parameters.setdefault(name, value)
+            position = parameter.end()
+        separator = _LINK_SEPARATOR.match(field, position)
+        if separator is None:
+            raise ValueError(f"not a Link value at {position}: {field!r}")
+        position = separator.end()
+        values.append((target.group(1), parameters))
+    return values
+
+
+_T = TypeVar("_T")
+
+
+class ClassFixture(Generic[_T]):
+    """
+    Something costly that the tests of one class share, such as a server
+    that takes a minute to compress a large site: made when the first of
+    them asks for it (L{get}), and closed once the last of them has run.
+
+    Trial has no C{setUpClass}, but it makes every test it is to run (an
+    instance of the class per test method) before it runs any of them; so
+    each test counts itself in when it is made (L{expect}) and out when it
+    has run (L{release}), and the fixture is closed when the count is back
+    to zero (L{SharedFixtureTestCase} does both).  Should some tests never
+    run (C{--exitfirst}), the fixture is closed when the process exits.
+    """
+
+    def __init__(self, make: Callable[[], _T], close: Callable[[_T], object]) -> None:
+        self._make = make
+        self._close = close
+        self._value: _T | None = None
+        self._expected = 0
+        atexit.register(self._closeNow)
+
+    def expect(self) -> None:
+        """
+        One more test will use the fixture.
+        """
+        self._expected += 1
+
+    def get(self) -> _T:
+        """
+        The fixture, made on the first call since it was last closed.
+        """
+        if self._value is None:
+            self._value = self._make()
+        return self._value
+
+    def release(self) -> None:
+        """
+        A test that counted itself in has run; after the last one, close
+        the fixture.
+        """
+        self._expected -= 1
+        if self._expected <= 0:
+            self._closeNow()
+
+    def _closeNow(self) -> None:
+        value, self._value = self._value, None
+        if value is not None:
+            self._close(value)
+
+
+class SharedFixtureTestCase(SynchronousTestCase):
+    """
+    A test class whose tests share C{fixture} (a L{ClassFixture}): each
+    counts itself in when trial makes it and out when it has run, skipped
+    or not, so the fixture lives as long as the tests that use it.
+    """
+
+    fixture: ClassVar[ClassFixture[Any]]
+
+    def __init__(self, methodName: str = "runTest") -> None:
+        super().__init__(methodName)
+        self.fixture.expect()
+
+    def run(self, result: Any = None) -> Any:
+        try:
+            return super().run(result)
+        finally:
+            self.fixture.release()
