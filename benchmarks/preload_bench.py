@@ -81,21 +81,17 @@ Everything runs on this machine: timings are noisy when other work runs.
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.browser import Process, browserLoad, nginxProcess
 from benchmarks.h2loadrun import runH2load
 from benchmarks.nginx import findNginx, freePort, writeNginxConfig
 from tests.helpers import (
@@ -104,107 +100,9 @@ from tests.helpers import (
     copySite,
     makeCertificates,
     makeSite,
-    startChromium,
 )
 
 HERE = Path(__file__).resolve().parent
-
-_NAVIGATION = """
-const nav = performance.getEntriesByType('navigation')[0];
-return nav ? {
-  load: nav.loadEventEnd,
-  protocol: nav.nextHopProtocol,
-  interim: nav.firstInterimResponseStart || 0,
-  resources: performance.getEntriesByType('resource').length,
-  lastByte: Math.max(0, ...performance.getEntriesByType('resource')
-    .filter((r) => r.startTime < nav.loadEventEnd).map((r) => r.responseEnd)),
-  earlyHints: performance.getEntriesByType('resource')
-    .filter((r) => r.initiatorType === 'early-hints').length,
-} : null;
-"""
-
-
-@dataclass
-class Process:
-    """
-    A server process whose output is read until it says where it listens.
-    """
-
-    command: list[str]
-    cwd: Path
-    pattern: str
-    process: subprocess.Popen[str] | None = None
-    port: int = 0
-    lines: list[str] = field(default_factory=list)
-
-    def start(self, timeout: float = 60) -> Process:
-        self.process = subprocess.Popen(
-            self.command,
-            cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-        )
-        found = threading.Event()
-
-        def read() -> None:
-            assert self.process is not None and self.process.stdout is not None
-            for line in self.process.stdout:
-                self.lines.append(line)
-                match = re.search(self.pattern, line)
-                if match and not found.is_set():
-                    self.port = int(match.group(1))
-                    found.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not found.wait(timeout):
-            self.stop()
-            raise RuntimeError(
-                f"{self.command[:4]} did not start:\n" + "".join(self.lines)
-            )
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
-
-
-def browserLoad(
-    url: str, latency: int, profile: Path, certificate: Path, cacheDisabled: bool
-) -> dict[str, Any]:
-    """
-    Load C{url} once in a fresh headless Chromium and return its navigation
-    timing summary.
-    """
-    browser = startChromium(
-        shutil.which("chromium") or "chromium",
-        shutil.which("chromedriver") or "chromedriver",
-        profile,
-        certificate,
-        latency,
-        cacheDisabled,
-        pageLoadTimeout=120,
-    )
-    try:
-        browser.get(url)
-        deadline = time.monotonic() + 60
-        while True:
-            result: dict[str, Any] | None = browser.execute_script(_NAVIGATION)
-            if result is not None and result["load"] > 0:
-                return result
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} never finished loading")
-            time.sleep(0.05)
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def h2site(tmp: Path, site: Path, certs: Certificates, *options: str) -> Server:
@@ -274,15 +172,7 @@ def nginxWithLink(
         "font/woff2 woff2; image/svg+xml svg; image/png png; }",
         server=f"location = /index.html {{ add_header Link '{quoted}'; }}",
     )
-    return Process(
-        [
-            "sh",
-            "-c",
-            f'echo "nginx listening on {port}"; exec {nginx} -c {work}/nginx.conf',
-        ],
-        tmp,
-        r"listening on (\d+)",
-    ).start()
+    return nginxProcess(nginx, work, port, tmp)
 
 
 def pageLoads(args: argparse.Namespace, tmp: Path) -> None:
