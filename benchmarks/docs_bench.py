@@ -31,8 +31,9 @@ certificate), over HTTP/2 and TLS:
 Pages: C{/tutorial/index.html} (32 KB, fingerprinted; it names two
 stylesheets, which import three more, nine scripts and an icon), the home
 page C{/index.html} (13 KB, the same assets), and
-C{/library/stdtypes.html} (707 KB: over the 256 KiB h2site fingerprints,
-so sent as written, and its hints are the plain URLs it names).
+C{/library/stdtypes.html} (707 KB: over the 256 KiB h2site holds in
+memory, so fingerprinted into a file of its cache folder and sent from
+there, its hints naming the fingerprinted URLs as the smaller pages' do).
 
 Each load is a fresh headless Chromium (fresh profile, fresh connections);
 the figure is the navigation's C{loadEventEnd}, the median of C{N} loads

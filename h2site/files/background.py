@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.files.test_background -*-
+# -*- test-case-name: tests.unit.files.test_background,tests.unit.files.test_ondisk -*-
 """
 What the file store does after it starts serving: the work too slow to
 wait for, done by its workers (L{h2site.files.workers}), each result
@@ -9,13 +9,12 @@ installed on the reactor thread as it comes.
     scanned for references, then rewritten with the fingerprints of the
     files they name, after any page they name.  Until then a page is sent
     as it is on disk, under its own C{ETag} and fingerprint, which is
-    always correct, only not immutable.
- 2. Every file gets its compressed forms: gzip first for all (twenty times
-    faster than brotli at its best), then brotli; a file is sent in the
-    best coding ready, and gains the others as they come.  Files held in
-    memory get them in memory while the budget lasts, then as files of the
-    cache folder; files on disk get them in the cache folder, compressed
-    as a stream.
+    always correct, only not immutable.  A page too large for memory (or
+    whose rewritten bytes do not fit in the memory left) is read, scanned
+    and rewritten by a worker, which keeps the result as a file of the
+    cache folder (L{jobs.rewriteFile}), sent from there as any large file;
+    without a cache folder, or past L{LARGEST_PAGE}, it is sent as written.
+ 2. Every file gets its compressed forms (L{h2site.files.compression}).
 
 A line in the log says how far it is every few seconds, and when it is
 done (L{h2site.files.progress}); L{Background.fingerprinted} and
@@ -24,9 +23,9 @@ L{Background.settled} fire then.
 
 from __future__ import annotations
 
-import os
+import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Protocol, cast
 
@@ -34,32 +33,33 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
 
 from h2site.files import jobs
-from h2site.files.buildcache import BuildCache, CompressedFile
+from h2site.files.buildcache import BuildCache, RewrittenFile
+from h2site.files.compression import PRIORITY, Compression, Entries
 from h2site.files.fingerprint import Kind, kindOf
-from h2site.files.index import CODINGS, Source, StoredFile, fromMemory, rewritten
+from h2site.files.index import (
+    Source,
+    StoredFile,
+    fromMemory,
+    fromRewritten,
+    rewritten,
+)
 from h2site.files.progress import Progress
-from h2site.files.representation import Body, Representation, stampOf, withBody
 from h2site.files.safepath import nameToURL, urlToName
 from h2site.files.workers import Workers, WorkersStopped
-from h2site.semantics.conditional import ETag
 
-__all__ = ["Background", "Index"]
+__all__ = ["LARGEST_PAGE", "Background", "Index"]
 
-#: The order jobs run in: what makes pages correct, then fast, then small.
-_PRIORITY = {"page": 0, "gzip": 1, "br": 2}
+#: The largest page on disk fingerprinted: a worker holds one whole, a few
+#: times over, to scan and rewrite it (larger pages are sent as written).
+LARGEST_PAGE = 32 * 1024 * 1024
 
 
-class Index(Protocol):
+class Index(Entries, Protocol):
     """
     What the background work reads and changes of the file store.
     """
 
     prefix: str
-
-    def current(self, name: str) -> StoredFile | None:
-        """
-        The entry now indexed under C{name}.
-        """
 
     def entries(self) -> Iterable[StoredFile]:
         """
@@ -71,31 +71,14 @@ class Index(Protocol):
         The fingerprint of the file indexed under C{name}.
         """
 
-    def memoryLeft(self) -> int:
-        """
-        How many more bytes may be held in memory.
-        """
-
-    def install(
-        self,
-        stored: StoredFile,
-        rep: Representation,
-        digest: str,
-        pending: frozenset[str],
-        source: Source | None,
-    ) -> StoredFile | None:
-        """
-        Replace the entry C{stored}, if it is still indexed, by one with
-        these bodies; the new entry, or L{None} if C{stored} was replaced.
-        """
-
 
 @dataclass(eq=False)
 class _Page:
     """
     A page on its way to being sent fingerprinted.
 
-    @ivar disk: its bytes on disk, once known.
+    @ivar disk: its bytes on disk, once known, for a page held in memory
+        (one on disk is read by the worker that rewrites it).
     @ivar waiting: the pages it names that are not final yet.
     """
 
@@ -135,10 +118,18 @@ class Background:
         #: The pages not final yet.
         self._pages: dict[str, _Page] = {}
         self._pageJobs = 0
-        self._jobs = 0
         self._settled: list[Deferred[None]] = []
         self._fingerprinted: list[Deferred[None]] = []
         self._progress = Progress(workers.clock, workers.processes)
+        self._compression = Compression(
+            index,
+            workers,
+            cache,
+            self._progress,
+            self._replaced,
+            self._check,
+            self._stop,
+        )
         #: The files with work to do when it started.
         self._todo: set[str] = set()
         self._stopped = False
@@ -160,7 +151,7 @@ class Background:
         """
         Fires once nothing is left to do: every file in its final form.
         """
-        if self._begun and not self._jobs and not self._pages:
+        if self._begun and not self._compression.running and not self._pages:
             return succeed(None)
         d: Deferred[None] = Deferred()
         self._settled.append(d)
@@ -179,7 +170,7 @@ class Background:
         self._todo = {s.name for s in entries if s.pending} | set(self._pages)
         for stored in entries:
             if stored.name not in self._pages:
-                self._compress(stored)
+                self._compression.compress(stored)
         self._progress.begin(len(self._pages), len(self._todo), self._state)
         for page in list(self._pages.values()):
             if not page.started:
@@ -201,16 +192,24 @@ class Background:
         elif name in self._pages:
             self._final(name)
         elif stored is not None:
-            self._compress(stored)
+            self._compression.compress(stored)
 
     def _kind(self, stored: StoredFile) -> Kind | None:
         """
-        The kind of a page rewritten here, or L{None} for any other file.
+        The kind of a page rewritten here, or L{None} for any other file,
+        and for a page on disk when there is no cache folder to keep it
+        rewritten in, or it is past L{LARGEST_PAGE} (it is then sent as
+        written).
         """
         kind = kindOf(stored.name, stored.representation.contentType)
         if kind is None or kind not in self._laterKinds:
             return None
-        return kind if stored.representation.identity.data is not None else None
+        identity = stored.representation.identity
+        if identity.data is None and (
+            self._cache is None or identity.size > LARGEST_PAGE
+        ):
+            return None
+        return kind
 
     def _planPages(self, entries: list[StoredFile]) -> None:
         """
@@ -268,26 +267,26 @@ class Background:
     def _advance(self, page: _Page, force: bool = False) -> None:
         """
         Take a page one step: scan it, read its bytes on disk back (it is
-        sent rewritten, with fingerprints since changed), or rewrite it once
-        the pages it names are final (C{force}: now, to break a cycle).
+        held in memory, rewritten with fingerprints since changed), or
+        rewrite it once the pages it names are final (C{force}: now, to
+        break a cycle).
         """
         page.started = True
         stored = page.stored
         name = stored.name
         data = stored.representation.identity.data
-        assert data is not None
         source = stored.source
         if source is None:
             self._pageJob(
                 page,
                 "scan",
-                partial(jobs.scan, self._index.prefix, name, data, page.kind),
+                self._scan(stored, page.kind),
                 lambda found: self._scanned(page, found),
             )
             return
-        if page.disk is None and source.versions is None:
+        if data is not None and page.disk is None and source.versions is None:
             page.disk = data
-        if page.disk is None:
+        if data is not None and page.disk is None:
             stamp = stored.stamps[0]
             assert stamp is not None
             self._pageJob(
@@ -311,7 +310,7 @@ class Background:
         self._pageJobs += 1
         stored = page.stored
         key = f"{what}:{stored.name}:{stored.digest}"
-        d = self._workers.submit(key, _PRIORITY["page"], call)
+        d = self._workers.submit(key, PRIORITY["page"], call)
 
         def done(result: object) -> None:
             self._pageJobs -= 1
@@ -330,9 +329,28 @@ class Background:
 
         d.addCallbacks(done, failed)
 
+    def _scan(self, stored: StoredFile, kind: Kind) -> Callable[[], object]:
+        """
+        What scans a page: its bytes held in memory, or those on disk, read
+        by the worker.
+        """
+        prefix, name = self._index.prefix, stored.name
+        data = stored.representation.identity.data
+        if data is not None:
+            return partial(jobs.scan, prefix, name, data, kind)
+        stamp = stored.stamps[0]
+        assert stamp is not None
+        return partial(
+            jobs.scanFile, prefix, name, stored.realPath, stamp, stored.digest, kind
+        )
+
     def _scanned(self, page: _Page, found: object) -> None:
-        targets, names = cast(jobs.Scan, found)
         stored = page.stored
+        if found is None:
+            # Changed since: it is read again when next asked for.
+            self._final(stored.name)
+            return
+        targets, names = cast(jobs.Scan, found)
         source = Source(stored.digest, targets, names)
         new = self._index.install(
             stored, stored.representation, stored.digest, stored.pending, source
@@ -353,11 +371,14 @@ class Background:
 
     def _rewrite(self, page: _Page) -> None:
         """
-        Send the page with its references fingerprinted, if it still fits
-        in memory so.
+        Send the page with its references fingerprinted: held in memory if
+        it still fits so, else from a file of the cache folder.
         """
         stored = page.stored
-        assert stored.source is not None and page.disk is not None
+        assert stored.source is not None
+        if page.disk is None:
+            self._rewriteFile(page)
+            return
         url = nameToURL(stored.name, self._index.prefix)
         sent, source = rewritten(
             url, page.disk, page.kind, stored.source, self._versionOf(stored.name)
@@ -368,6 +389,9 @@ class Background:
             made = fromMemory(sent, rep.contentType, rep.lastModified)
             if made[0].memorySize - rep.memorySize <= self._index.memoryLeft():
                 new = self._index.install(stored, *made, source)
+            elif self._cache is not None:
+                self._rewriteFile(page)
+                return
             else:
                 # Sent as it is on disk, correct if not immutable.
                 source = Source(source.digest, source.targets, source.names)
@@ -379,6 +403,60 @@ class Background:
             page.stored = new
         self._final(stored.name)
 
+    def _rewriteFile(self, page: _Page) -> None:
+        """
+        Have a worker rewrite the page from its file on disk into a file of
+        the cache folder, to be sent from there: its bytes never cross the
+        pipe, only where its references are and their fingerprints.
+        """
+        stored = page.stored
+        source, stamp = stored.source, stored.stamps[0]
+        assert source is not None and stamp is not None and self._cache is not None
+        versions = self._versions(source, stored.name)
+        written = replace(source, versions=versions)
+        rep = stored.representation
+        if rep.identity.path == stored.realPath and not any(versions):
+            # Nothing to fingerprint: sent as it is, which is final.
+            new = self._index.install(
+                stored, rep, stored.digest, stored.pending, written
+            )
+            page.stored = new or stored
+            self._final(stored.name)
+            return
+        call = partial(
+            jobs.rewriteFile,
+            str(self._cache.directory),
+            nameToURL(stored.name, self._index.prefix),
+            page.kind,
+            stored.realPath,
+            stamp,
+            source.digest,
+            source.targets,
+            versions,
+        )
+        # Two builds (a reload) may want other fingerprints in it.
+        key = hashlib.sha256(repr(versions).encode("ascii")).hexdigest()[:16]
+        self._pageJob(
+            page,
+            f"rewrite-{key}",
+            call,
+            lambda made: self._rewroteFile(page, made, written),
+        )
+
+    def _rewroteFile(self, page: _Page, made: object, source: Source) -> None:
+        stored = page.stored
+        if isinstance(made, RewrittenFile):
+            assert self._cache is not None
+            self._cache.keep([self._cache.rewrittenEntryName(made.digest)])
+            rep = stored.representation
+            new = self._index.install(
+                stored, *fromRewritten(made, rep.contentType, rep.lastModified), source
+            )
+            page.stored = new or stored
+        # Else it changed since (it is read again when next asked for), or
+        # the cache folder could not be written: sent as it was.
+        self._final(stored.name)
+
     def _final(self, name: str) -> None:
         """
         The page C{name} is done: compress it, and rewrite the pages that
@@ -388,7 +466,7 @@ class Background:
         if page is None:
             return
         if self._index.current(name) is page.stored:
-            self._compress(page.stored)
+            self._compression.compress(page.stored)
         for other in list(self._pages.values()):
             if name in other.waiting:
                 other.waiting.discard(name)
@@ -409,106 +487,13 @@ class Background:
         if all(page.started and page.waiting for page in pages):
             self._advance(pages[0], force=True)
 
-    # Compression.
-
-    def _compress(self, stored: StoredFile) -> None:
-        for coding in CODINGS:
-            if coding in stored.pending:
-                self._submit(stored, coding)
-
-    def _submit(self, stored: StoredFile, coding: str) -> None:
-        identity = stored.representation.identity
-        directory = str(self._cache.directory) if self._cache is not None else None
-        digest = stored.digest
-        call: Callable[[], object]
-        if identity.data is not None:
-            key = f"{coding}:{digest}:memory"
-            call = partial(jobs.compressData, directory, coding, identity.data, digest)
-        else:
-            assert directory is not None and identity.stamp is not None
-            key = f"{coding}:{digest}:file"
-            call = partial(
-                jobs.compressFile,
-                directory,
-                coding,
-                stored.realPath,
-                identity.stamp,
-                digest,
-            )
-        if self._cache is not None:
-            self._cache.keep([self._cache.entryName(coding, digest)])
-        self._jobs += 1
-        d = self._workers.submit(key, _PRIORITY[coding], call)
-
-        def done(result: object) -> None:
-            self._compressed(stored, coding, digest, result)
-
-        def failed(reason: Failure) -> None:
-            if self._stop(reason):
-                return
-            self._progress.failed("compressing", stored.name, reason)
-            self._compressed(stored, coding, digest, None)
-
-        d.addCallbacks(done, failed)
-
-    def _compressed(
-        self, stored: StoredFile, coding: str, digest: str, result: object
-    ) -> None:
-        self._jobs -= 1
-        current = self._index.current(stored.name)
-        # The same read of the same file (entries are replaced as their
-        # forms come, so not the same object), and the same bytes.
-        if (
-            current is not None
-            and current.stamps == stored.stamps
-            and current.digest == digest
-        ):
-            body = self._body(current, coding, digest, result)
-            rep = current.representation
-            pending = current.pending - {coding}
-            if body is not None:
-                rep = withBody(rep, body, vary=True)
-                best = min(b.size for b in rep.bodies.values())
-                self._progress.saved[current.name] = rep.identity.size - best
-            new = self._index.install(current, rep, digest, pending, current.source)
-            page = self._pages.get(current.name)
-            if new is not None and page is not None and page.stored is current:
-                page.stored = new
-        self._check()
-
-    def _body(
-        self, stored: StoredFile, coding: str, digest: str, result: object
-    ) -> Body | None:
+    def _replaced(self, old: StoredFile, new: StoredFile) -> None:
         """
-        The body a job's result makes, if smaller than the file: in memory
-        while the budget lasts, else the cache's file.
+        An entry was replaced by one with a new compressed form.
         """
-        if isinstance(result, CompressedFile):
-            self._progress.form(result.cached)
-            return Body(
-                coding,
-                ETag(result.etag),
-                result.size,
-                None,
-                result.path,
-                stamp=result.stamp,
-            )
-        if not isinstance(result, tuple):
-            return None
-        encoded, etag, cached = result
-        self._progress.form(cached)
-        if len(encoded) >= stored.representation.identity.size:
-            return None
-        if len(encoded) <= self._index.memoryLeft():
-            return Body(coding, ETag(etag), len(encoded), encoded, None)
-        if self._cache is None:
-            return None
-        path = self._cache.entryPath(coding, digest)
-        try:
-            stamp = stampOf(os.stat(path))
-        except OSError:
-            return None
-        return Body(coding, ETag(etag), len(encoded), None, path, stamp=stamp)
+        page = self._pages.get(old.name)
+        if page is not None and page.stored is old:
+            page.stored = new
 
     # Progress.
 
@@ -545,7 +530,7 @@ class Background:
             waiting, self._fingerprinted = self._fingerprinted, []
             for d in waiting:
                 d.callback(None)
-        if self._pages or self._jobs:
+        if self._pages or self._compression.running:
             return
         if not self._progress.ended:
             self._progress.end()

@@ -17,6 +17,9 @@ per file content, not at every start, reload and worker:
 Files too large to hold in memory get their compressed forms here too
 (L{BuildCache.compressFile}): compressed as a stream, named like any
 entry by the hash of the bytes they encode, and sent from here, as files.
+So do pages too large for memory once their references are fingerprinted
+(L{BuildCache.storeRewritten}): their bytes as sent, named by their hash,
+so the same page with the same fingerprints finds its file again.
 
 Entries are written atomically.  The cache is an optimisation only: any
 error reading or writing it falls back to doing the work.
@@ -46,6 +49,7 @@ __all__ = [
     "BuildCache",
     "CompressedFile",
     "Compressor",
+    "RewrittenFile",
     "compress",
     "decodes",
     "hashFile",
@@ -155,6 +159,25 @@ class CompressedFile:
     cached: bool
 
 
+@dataclass(frozen=True)
+class RewrittenFile:
+    """
+    A cache entry holding the bytes sent for a file too large for memory
+    whose references are fingerprinted (a page), to be sent as a file.
+
+    @ivar digest: the SHA-256 (hex) of the entry's bytes: their C{ETag} and
+        fingerprint, and what names their compressed forms.
+    @ivar stamp: the entry's size, time and inode, which delivery checks.
+    @ivar cached: whether it was there already (not written now).
+    """
+
+    path: str
+    size: int
+    digest: str
+    stamp: tuple[int, int, int]
+    cached: bool
+
+
 class BuildCache:
     """
     Compressed bodies kept in a directory between runs.
@@ -175,6 +198,14 @@ class BuildCache:
         is C{digest}.
         """
         return f"{digest}.{_SETTING[coding]}"
+
+    @staticmethod
+    def rewrittenEntryName(digest: str) -> str:
+        """
+        The name of the entry holding the rewritten bytes whose SHA-256
+        (hex) is C{digest} (L{storeRewritten}).
+        """
+        return f"{digest}.sent"
 
     def entryPath(self, coding: str, digest: str) -> str:
         """
@@ -271,6 +302,33 @@ class BuildCache:
                 tmp.unlink(missing_ok=True)
             return None
 
+    def storeRewritten(self, data: bytes) -> RewrittenFile | None:
+        """
+        The entry holding C{data}, the bytes sent for a file too large for
+        memory: the one there if it holds them already (a restart, or
+        another serving process, made it), else written now.  Left as it
+        is when it holds them, so its stamp, which requests sending it
+        check, stays the same.
+
+        @return: the entry, or L{None} if it could not be written.
+        """
+        digest = hashlib.sha256(data).hexdigest()
+        name = self.rewrittenEntryName(digest)
+        self.used.add(name)
+        entry = self.directory / name
+        try:
+            cached = os.stat(entry).st_size == len(data) and entry.read_bytes() == data
+        except OSError:
+            cached = False
+        if not cached and not self._store(entry, data):
+            return None
+        try:
+            st = os.stat(entry)
+        except OSError:
+            return None
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        return RewrittenFile(str(entry), st.st_size, digest, stamp, cached)
+
     @staticmethod
     def _entry(entry: Path, etag: str, cached: bool) -> CompressedFile | None:
         try:
@@ -299,7 +357,10 @@ class BuildCache:
         self._store(entry, digest.encode("ascii"))
         return digest
 
-    def _store(self, path: Path, data: bytes) -> None:
+    def _store(self, path: Path, data: bytes) -> bool:
+        """
+        Write an entry atomically: whether it was written.
+        """
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -308,6 +369,8 @@ class BuildCache:
         except OSError:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
+            return False
+        return True
 
     # The last build, in memory.
 

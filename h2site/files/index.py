@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.files.test_store -*-
+# -*- test-case-name: tests.unit.files.test_store,tests.unit.files.test_ondisk -*-
 """
 One file of the index: reading it (L{indexFile}), telling whether it is
 still what the last build read (L{unchanged}), and fingerprinting the
@@ -9,7 +9,10 @@ the codings not yet tried (C{pending}, which the store's workers compress
 after it is first served) and, for a file whose references are
 fingerprinted, what it was made from (L{Source}), so a reload rewrites it
 again only when a file it names changed, and scans it again only when it
-changed itself.
+changed itself.  A page too large for memory is sent, once fingerprinted,
+from a file of the cache folder (L{fromRewritten}), which the cache keeps
+as long as an entry uses it (L{cacheEntryNames}), and which a reload takes
+only while it is the file written (L{liveBodies}).
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from h2site.files.buildcache import BuildCache, Compressor, decodes, hashFile
+from h2site.files.buildcache import (
+    BuildCache,
+    Compressor,
+    RewrittenFile,
+    decodes,
+    hashFile,
+)
 from h2site.files.fingerprint import Kind, Target, rewrite
 from h2site.files.representation import (
     SIDECARS,
@@ -42,8 +51,10 @@ __all__ = [
     "Source",
     "StoredFile",
     "Transform",
+    "cacheEntryNames",
     "currentStamps",
     "fromMemory",
+    "fromRewritten",
     "indexFile",
     "liveBodies",
     "rewritten",
@@ -166,21 +177,27 @@ def unchanged(root: str, old: StoredFile, followSymlinks: bool = False) -> bool:
     return currentStamps(realPath, sidecars) == old.stamps
 
 
-def liveBodies(stored: StoredFile, root: str) -> StoredFile:
+def liveBodies(stored: StoredFile, root: str) -> StoredFile | None:
     """
     C{stored} without the compressed bodies on disk that are no longer the
     file they were (a cache entry pruned or replaced): their codings are
     pending again.
+
+    @return: L{None} if what it sends as it is was such an entry (a page
+        too large for memory, rewritten: L{fromRewritten}), so the file
+        must be read again.
     """
     rep = stored.representation
     stale = []
     for coding, body in rep.bodies.items():
-        if coding == IDENTITY or body.path is None:
+        if body.path is None or body.path == stored.realPath:
             continue
         try:
             same = stampOf(os.stat(body.path)) == body.stamp
         except OSError:
             same = False
+        if not same and coding == IDENTITY:
+            return None
         if not same:
             stale.append(coding)
     if not stale:
@@ -241,6 +258,44 @@ def fromMemory(
                 bodies[coding] = Body(coding, etag, len(sidecar), sidecar, None)
     rep = assemble(contentType, lastModified, bodies, bool(pending))
     return rep, digest, frozenset(pending)
+
+
+def fromRewritten(
+    entry: RewrittenFile, contentType: str, lastModified: int | None
+) -> tuple[Representation, str, frozenset[str]]:
+    """
+    The representation of bytes kept in a file of the cache folder (a page
+    too large for memory, its references fingerprinted), their digest and
+    the codings still to make: all of them, from that file (the C{.br} and
+    C{.gz} files beside the page hold its bytes as written).
+    """
+    etag = ETag(entry.digest[:32])
+    identity = Body(IDENTITY, etag, entry.size, None, entry.path, stamp=entry.stamp)
+    pending = frozenset(CODINGS if isCompressible(contentType) else ())
+    rep = assemble(contentType, lastModified, {IDENTITY: identity}, bool(pending))
+    return rep, entry.digest, pending
+
+
+def cacheEntryNames(stored: StoredFile, cache: BuildCache) -> list[str]:
+    """
+    The cache entries an entry uses, which the cache must keep: the hashes
+    of its files on disk, the compressed forms (made or to be made) of its
+    bytes and, for a page sent rewritten from the cache, that file and the
+    hash of the page it was rewritten from.
+    """
+    names = []
+    rep = stored.representation
+    for body in rep.bodies.values():
+        if body.path is not None and body.stamp is not None:
+            names.append(cache.digestEntryName(body.path, body.stamp))
+    if isCompressible(rep.contentType):
+        # Made, to be made, or found no smaller (then not made again).
+        names.extend(cache.entryName(c, stored.digest) for c in CODINGS)
+    own = stored.stamps[0]
+    if rep.identity.path not in (None, stored.realPath) and own is not None:
+        names.append(cache.rewrittenEntryName(stored.digest))
+        names.append(cache.digestEntryName(stored.realPath, own))
+    return names
 
 
 def indexFile(

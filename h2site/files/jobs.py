@@ -10,6 +10,11 @@ Compressing at the best settings is most of what building a site's index
 costs (brotli at quality 11 runs at well under 1 MB/s), and scanning pages
 for references comes next; both are pure and CPU-bound, so they run in
 other processes, across the cores, while the server answers requests.
+
+A page too large for memory is read from disk by the worker itself, to be
+scanned (L{scanFile}) and rewritten into a file of the cache folder
+(L{rewriteFile}): only its references and the entry's name cross the
+pipe, never its bytes.
 """
 
 from __future__ import annotations
@@ -24,8 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from h2site.files.buildcache import BuildCache, CompressedFile, compress
-from h2site.files.fingerprint import Kind, Target, targets
+from h2site.files.buildcache import (
+    BuildCache,
+    CompressedFile,
+    RewrittenFile,
+    compress,
+)
+from h2site.files.fingerprint import Kind, Target, rewrite, targets
 from h2site.files.safepath import nameToURL, urlToName
 
 __all__ = [
@@ -36,7 +46,9 @@ __all__ = [
     "compressFile",
     "frame",
     "readSource",
+    "rewriteFile",
     "scan",
+    "scanFile",
     "serve",
     "unframe",
     "workerStarted",
@@ -194,3 +206,48 @@ def readSource(path: str, stamp: tuple[int, int, int], digest: str) -> bytes | N
     except OSError:
         return None
     return data if hashlib.sha256(data).hexdigest() == digest else None
+
+
+def scanFile(
+    prefix: str,
+    name: str,
+    path: str,
+    stamp: tuple[int, int, int],
+    digest: str,
+    kind: Kind,
+) -> Scan | None:
+    """
+    L{scan} of a file too large for memory, read here: L{None} if it no
+    longer has the stamp and hash it was indexed with.
+    """
+    data = readSource(path, stamp, digest)
+    return scan(prefix, name, data, kind) if data is not None else None
+
+
+def rewriteFile(
+    directory: str,
+    url: str,
+    kind: Kind,
+    path: str,
+    stamp: tuple[int, int, int],
+    digest: str,
+    found: tuple[Target, ...],
+    versions: tuple[str | None, ...],
+) -> RewrittenFile | None:
+    """
+    The cache entry holding a file too large for memory (served at C{url})
+    with the references C{found} in it fingerprinted with C{versions}
+    (L{None}: left as written), as L{BuildCache.storeRewritten} keeps it.
+
+    @param stamp: the file's stamp when indexed, and C{digest} the SHA-256
+        of its bytes when scanned: the file is rewritten only if it still
+        has them (else the places in C{found} are not its own).
+    @return: the entry, or L{None} if the file changed or the entry could
+        not be written.
+    """
+    data = readSource(path, stamp, digest)
+    if data is None:
+        return None
+    known = {t.url: v for t, v in zip(found, versions, strict=True)}
+    sent = rewrite(url, data, kind, known.get, found)
+    return BuildCache(Path(directory)).storeRewritten(sent)

@@ -19,10 +19,11 @@ Building it comes in two phases, so a large site is served in seconds:
     compressed forms and references are taken as they were, so a reload
     costs what changed.
  2. With C{workers} (L{h2site.files.workers}), after that, while serving
-    (L{h2site.files.background}): pages are fingerprinted and every file
-    compressed, across the cores, each file switching to its better forms
-    as they come.  L{FileStore.fingerprinted} and L{FileStore.settled} say
-    when that is done.  Without workers, everything that fits in memory is
+    (L{h2site.files.background}): pages are fingerprinted (those too large
+    for memory into files of the cache folder) and every file compressed,
+    across the cores, each file switching to its better forms as they
+    come.  L{FileStore.fingerprinted} and L{FileStore.settled} say when
+    that is done.  Without workers, everything that fits in memory is
     compressed in phase 1, and large files are not compressed.
 
 A file changed, added or removed on disk is picked up by L{FileStore.build}
@@ -61,11 +62,11 @@ from h2site.files.background import Background
 from h2site.files.buildcache import BuildCache, Compressor, compress
 from h2site.files.fingerprint import Kind, kindOf, postOrder
 from h2site.files.index import (
-    CODINGS,
     MemoryLimits,
     Source,
     StoredFile,
     Transform,
+    cacheEntryNames,
     currentStamps,
     indexFile,
     liveBodies,
@@ -75,7 +76,7 @@ from h2site.files.index import (
 )
 from h2site.files.representation import Representation
 from h2site.files.safepath import nameToURL, resolveStaticPath, urlToName
-from h2site.files.walk import walk
+from h2site.files.walk import Unservable, walk
 from h2site.files.workers import Workers
 from h2site.semantics.mediatypes import isCompressible, mediaType
 
@@ -114,6 +115,11 @@ class FileStore:
     @ivar laterKinds: the kinds of file that, with workers, are
         fingerprinted after serving starts.
     @ivar followSymlinks: serve what symlinks out of the folder lead to.
+    @ivar compressor: without workers, what compresses the files held in
+        memory while building, instead of the best setting (through the
+        cache); C{--dev} gives one that leaves them as they are.
+    @ivar quiet: log nothing about a build (C{--dev} logs one line per
+        change itself).
     """
 
     root: str | None
@@ -128,6 +134,8 @@ class FileStore:
     workers: Workers | None = None
     laterKinds: frozenset[str] = PAGE_KINDS
     followSymlinks: bool = False
+    compressor: Compressor | None = None
+    quiet: bool = False
     _files: dict[str, StoredFile] = field(default_factory=dict)
     _pending: dict[str, Deferred[StoredFile | None]] = field(default_factory=dict)
     _memoryUsed: int = 0
@@ -157,9 +165,15 @@ class FileStore:
         files: dict[str, StoredFile] = {}
         self._files, self._memoryUsed = files, 0
         counts = _Counts()
+        unservable = Unservable()
         if self.root is not None:
             names = list(
-                walk(self.root, self.followSymlinks, wellKnown=self.prefix == "/")
+                walk(
+                    self.root,
+                    self.followSymlinks,
+                    self.prefix == "/",
+                    skipped=unservable.skipped,
+                )
             )
             kinds = {n: kindOf(n, mediaType(n)) for n in names}
             now = [n for n in names if self._rewrittenNow(kinds[n])]
@@ -169,20 +183,28 @@ class FileStore:
                     old = remembered.get(name)
                     self._add(self._indexPlain(name, old, counts))
             self._indexRewritten(now, kinds, remembered, counts)
+            for name in (n for n in names if n not in files):
+                unservable.unread(self.root, name)
+            line = unservable.describe(self.root)
+            if line is not None and not self.quiet:
+                _log.warn("{line}", line=line)
         if cache is not None:
             # The index itself, not a copy: what the workers add to it is
             # then taken by the next build too.
             cache.remember(files)
-            cache.keep(self._cacheNames(files.values()))
-        _log.info(
-            "h2site indexed {count} static files ({memory} bytes in memory) in "
-            "{seconds:.2f} s: {read} read, {reused} unchanged since the last build",
-            count=len(files),
-            memory=self._memoryUsed,
-            seconds=self.clock() - began,
-            read=counts.read,
-            reused=counts.reused,
-        )
+            for stored in files.values():
+                cache.keep(cacheEntryNames(stored, cache))
+        if not self.quiet:
+            _log.info(
+                "h2site indexed {count} static files ({memory} bytes in memory) "
+                "in {seconds:.2f} s: {read} read, {reused} unchanged since the "
+                "last build",
+                count=len(files),
+                memory=self._memoryUsed,
+                seconds=self.clock() - began,
+                read=counts.read,
+                reused=counts.reused,
+            )
         if self.workers is None:
             self._background = None
             if cache is not None and cache.isLatest(generation):
@@ -209,6 +231,8 @@ class FileStore:
         """
         if self.workers is not None:
             return None
+        if self.compressor is not None:
+            return self.compressor
         return self.cache.compress if self.cache is not None else compress
 
     def _add(self, stored: StoredFile | None) -> None:
@@ -229,7 +253,7 @@ class FileStore:
         if not unchanged(root, old, self.followSymlinks):
             return None
         stored = liveBodies(replace(old), root)
-        if stored.representation.memorySize > self.memoryLeft():
+        if stored is None or stored.representation.memorySize > self.memoryLeft():
             return None
         counts.reused += 1
         return stored
@@ -365,24 +389,6 @@ class FileStore:
             return sent, done
 
         return transform
-
-    def _cacheNames(self, files: Iterable[StoredFile]) -> list[str]:
-        """
-        The cache entries an index uses: hashes of files on disk, and the
-        compressed forms (made or to be made) of each file.
-        """
-        cache = self.cache
-        assert cache is not None
-        names = []
-        for stored in files:
-            rep = stored.representation
-            for body in rep.bodies.values():
-                if body.path is not None and body.stamp is not None:
-                    names.append(cache.digestEntryName(body.path, body.stamp))
-            if isCompressible(rep.contentType):
-                # Made, to be made, or found no smaller (then not made again).
-                names.extend(cache.entryName(c, stored.digest) for c in CODINGS)
-        return names
 
     # What the background work reads and changes (background.Index).
 

@@ -7,8 +7,9 @@ Discovery must read exactly what requests are sent: a stylesheet held in
 memory is sent with its references fingerprinted (L{h2site.files.fingerprint}),
 and the hints must name the fingerprinted URLs the browser will request,
 not the ones written on disk.  So files come from the L{FileStore}: its
-in-memory bytes, or the file on disk for one it streams from there (sent
-as it is).
+in-memory bytes, or the file it streams for one on disk (the file itself,
+or for a page too large for memory, the file of the cache folder holding
+it rewritten).
 
 A URL found in a page, a stylesheet or a module is attacker-shaped text as
 far as this code knows (a site may include third-party CSS), so it is mapped
@@ -67,13 +68,16 @@ class StaticAssetFiles:
         stored = self._stored(url)
         if stored is None:
             return None
-        data = stored.representation.identity.data
-        if data is not None:
-            return data if len(data) <= limit else None
+        identity = stored.representation.identity
+        if identity.data is not None:
+            return identity.data if len(identity.data) <= limit else None
+        # The file sent: the page itself, or the cache folder's file holding
+        # it rewritten, with its references fingerprinted.
+        path = identity.path or stored.realPath
         try:
             # Non-blocking, and checked again once open: a file swapped for
             # a FIFO since it was indexed must not hang start-up.
-            fd = os.open(stored.realPath, os.O_RDONLY | os.O_NONBLOCK)
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError:
             return None
         try:

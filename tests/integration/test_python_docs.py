@@ -76,8 +76,9 @@ REFUSED = ("_static/jquery.js", "_static/underscore.js")
 #: both refused scripts (2 x 530), and the 17 links to the changelog.
 INSTALLED_BROKEN = 2 * PAGES + BROKEN_LINKS
 
-#: A page over --static-memory-file (256 KiB, 1.2 MB): sent as written, and
-#: compressed on disk.
+#: A page over --static-memory-file (256 KiB; it is 707 KB): kept on disk,
+#: so fingerprinted into a file of the cache folder, sent and compressed
+#: from there.
 LARGE_PAGE = "library/stdtypes.html"
 
 #: Bounds on the server's work after it listens, generous for a loaded CI
@@ -98,6 +99,8 @@ _HINTS_READY = rf"h2site preload hints ready for {PAGES} pages"
 _FILES_READY = r"h2site static files ready"
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _FINGERPRINT = re.compile(r"[?&]v=[0-9a-f]{16}$")
+#: What h2site inserts into a reference to fingerprint it.
+_INSERTED = re.compile(rb"\?v=[0-9a-f]{16}")
 
 
 def serve(site: Path, cwd: Path) -> Server:
@@ -490,17 +493,24 @@ class ResolvedCopyTests(SharedFixtureTestCase):
                     (response.status_code, response.headers["location"]),
                     (308, location),
                 )
-            # Over 256 KiB: sent as written.
+            # Over 256 KiB: as written, or with fingerprints once the
+            # workers have rewritten it.
             page = (self.docs.site / "library" / "os.html").read_bytes()
             for path in ["/library/os.html", "/library/os"]:
                 response = http.get(path)
-                self.assertEqual((response.status_code, response.content), (200, page))
+                self.assertEqual(
+                    (response.status_code, _INSERTED.sub(b"", response.content)),
+                    (200, page),
+                )
 
     def test_largePageBrotli(self) -> None:
         """
         Once every file is compressed, a page over 256 KiB (kept on disk,
-        not in memory) is sent with C{br} to a client that accepts it, to
-        httpx and curl alike, and decodes to the file's bytes.
+        not in memory) is sent with its references fingerprinted: the file's
+        bytes but for the C{?v=} inserted, and what its C{Link} header names
+        that has no query of its own is fingerprinted and immutable.  It is
+        sent with C{br} to a client that accepts it, to httpx and curl
+        alike.
         """
         self.docs.server.waitForOutput(_FILES_READY, READY_TIMEOUT)
         page = (self.docs.site / LARGE_PAGE).read_bytes()
@@ -511,8 +521,26 @@ class ResolvedCopyTests(SharedFixtureTestCase):
             ) as response:
                 raw = b"".join(response.iter_raw())
             self.assertEqual(response.headers["content-encoding"], "br")
+            links = [url for url, _ in linkValues(response.headers["link"])]
+            fingerprinted = [url for url in links if _FINGERPRINT.search(url)]
+            self.assertEqual([url for url in links if "?" not in url], [])
+            self.assertGreater(len(fingerprinted), 10)
+            cacheControl = {
+                url: http.get(url).headers["cache-control"] for url in fingerprinted
+            }
+        self.assertEqual(
+            {url: value for url, value in cacheControl.items() if value != _IMMUTABLE},
+            {},
+        )
         self.assertLess(len(raw), len(page) // 4)
-        self.assertEqual(brotli.decompress(raw), page)
+        sent = brotli.decompress(raw)
+        self.assertNotEqual(sent, page)
+        self.assertEqual(_INSERTED.sub(b"", sent), page)
+        # The page names the very URLs its Link header does.
+        for name in ["pygments.css", "doctools.js"]:
+            [url] = [u for u in fingerprinted if u.startswith(f"/_static/{name}?")]
+            self.assertIn(f'"../_static/{name}?'.encode() + url[-18:].encode(), sent)
+        self.assertRegex(sent, rb'"\.\./_static/py\.svg\?v=[0-9a-f]{16}"')
         body = self.docs.directory / "large.br"
         done = subprocess.run(
             [
@@ -537,7 +565,7 @@ class ResolvedCopyTests(SharedFixtureTestCase):
         )
         self.assertIn("HTTP/2 200", done.stdout)
         self.assertIn("content-encoding: br", done.stdout)
-        self.assertEqual(brotli.decompress(body.read_bytes()), page)
+        self.assertEqual(brotli.decompress(body.read_bytes()), sent)
 
     def test_linkTargets(self) -> None:
         """

@@ -38,6 +38,9 @@ CSS = b"".join(
     b".rule-%d { margin: %dpx; color: #%06x }\n" % (i, i, i) for i in range(3000)
 )
 BIG = b"".join(b"line %d of a file too large for memory\n" % i for i in range(20_000))
+PAGE = b'<!doctype html><link rel="stylesheet" href="css/app.css">\n' + b"".join(
+    b"<p>paragraph %d of a page too large for memory</p>\n" % i for i in range(8000)
+)
 
 
 class _Files(Resource):
@@ -74,6 +77,7 @@ class WorkerProcessesTests(TestCase):
         (root / "css").mkdir(parents=True)
         (root / "css" / "app.css").write_bytes(CSS)
         (root / "big.txt").write_bytes(BIG)
+        (root / "big.html").write_bytes(PAGE)
         self.workers = ProcessWorkers(reactor, processes=2)
         self.addCleanup(self.workers.stop)
         self.store = FileStore(
@@ -132,6 +136,28 @@ class WorkerProcessesTests(TestCase):
         gz = big.representation.bodies["gzip"]
         assert gz.path is not None
         self.assertEqual(gzip.decompress(Path(gz.path).read_bytes()), BIG)
+
+    async def test_largePageFingerprinted(self) -> None:
+        """
+        A page too large for memory is fingerprinted by a worker into a file
+        of the cache folder, sent from there, and with brotli made from it.
+        """
+        await self.store.settled()
+        version = self.store.version("css/app.css")
+        assert version is not None
+        named = b'"css/app.css?v=' + version.encode() + b'"'
+        sent = PAGE.replace(b'"css/app.css"', named)
+        coding, _, body = await self.get("big.html")
+        self.assertEqual((coding, brotli.decompress(body)), ("br", sent))
+        page = self.store.get("big.html")
+        assert page is not None
+        identity = page.representation.identity
+        assert identity.path is not None
+        self.assertNotEqual(identity.path, page.realPath)
+        self.assertEqual(Path(identity.path).read_bytes(), sent)
+        self.assertEqual(
+            self.store.version("big.html"), hashlib.sha256(sent).hexdigest()[:16]
+        )
 
     async def test_stopKills(self) -> None:
         """

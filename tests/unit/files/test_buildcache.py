@@ -299,6 +299,62 @@ class CompressFileTests(SynchronousTestCase):
         self.assertEqual(gzip.decompress(Path(again.path).read_bytes()), self.data)
 
 
+class StoreRewrittenTests(SynchronousTestCase):
+    """
+    L{BuildCache.storeRewritten}: the bytes sent for a page too large for
+    memory, kept as an entry named by their hash.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(self.mktemp())
+        self.cache = BuildCache(self.directory)
+
+    def test_writtenThenFound(self) -> None:
+        """
+        The entry holds the bytes under their hash, with its stamp; the
+        second time (a restart) it is found and left as it is, stamp and
+        all, and a prune that looked it up keeps it.
+        """
+        made = self.cache.storeRewritten(DATA)
+        assert made is not None
+        entry = Path(made.path)
+        self.assertEqual(entry.name, BuildCache.rewrittenEntryName(DIGEST))
+        self.assertEqual(entry.parent, self.directory)
+        self.assertEqual(entry.read_bytes(), DATA)
+        self.assertEqual((made.size, made.digest), (len(DATA), DIGEST))
+        self.assertEqual(made.stamp, _stamp(entry))
+        self.assertFalse(made.cached)
+        again = BuildCache(self.directory).storeRewritten(DATA)
+        self.assertEqual(again, replace(made, cached=True))
+        self.cache.prune()
+        self.assertEqual(list(self.directory.iterdir()), [entry])
+        self.cache.prune()
+        self.assertEqual(list(self.directory.iterdir()), [])
+
+    def test_damagedEntry(self) -> None:
+        """
+        An entry that does not hold the bytes (the same size, other bytes)
+        is written again, as a new file.
+        """
+        made = self.cache.storeRewritten(DATA)
+        assert made is not None
+        with open(made.path, "r+b") as f:
+            f.write(b"X")
+        again = self.cache.storeRewritten(DATA)
+        assert again is not None
+        self.assertFalse(again.cached)
+        self.assertEqual(Path(again.path).read_bytes(), DATA)
+        self.assertNotEqual(again.stamp, made.stamp)
+
+    def test_unwritable(self) -> None:
+        """
+        A cache folder that cannot be made gives no entry.
+        """
+        blocker = Path(self.mktemp())
+        blocker.write_bytes(b"a file, not a folder")
+        self.assertIsNone(BuildCache(blocker / "cache").storeRewritten(DATA))
+
+
 class MemoryOfBuildsTests(SynchronousTestCase):
     def test_rememberRecall(self) -> None:
         """

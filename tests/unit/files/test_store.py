@@ -10,7 +10,7 @@ from pathlib import Path
 
 import brotli
 from twisted.internet.defer import Deferred, succeed
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.files import buildcache, store
@@ -19,6 +19,7 @@ from h2site.files.representation import representationFromBytes, stampOf
 from h2site.files.store import FileStore, MemoryLimits, StoredFile
 from h2site.files.walk import walk
 from h2site.semantics.negotiation import IDENTITY
+from tests.helpers import readsEverything
 from tests.unit.ops.fakes import LogCapture
 
 CSS = b"body { color: red; }\n" * 200
@@ -604,3 +605,64 @@ class RebuildTests(SynchronousTestCase):
         lib = followed.get("lib.js")
         assert lib is not None
         self.assertEqual(lib.representation.identity.data, b"export const x = 1;\n")
+
+
+class UnservableTests(SynchronousTestCase):
+    """
+    A build names, in one warning line, the files of the folder it cannot
+    serve, instead of leaving them out silently.
+    """
+
+    def setUp(self) -> None:
+        self.root = Path(self.mktemp())
+        self.root.mkdir()
+        (self.root / "app.css").write_bytes(CSS)
+        os.mkfifo(self.root / "pipe")
+        (self.root / "old.png").symlink_to(self.root / "gone.png")
+        capture = LogCapture()
+        self.events = capture.events
+        self.patch(store, "_log", Logger(observer=capture))
+
+    def warnings(self, quiet: bool = False, served: int = 1) -> list[str]:
+        """
+        Build a store of the folder: what it warns, having served
+        C{served} files.
+        """
+        built = FileStore(
+            str(self.root), MemoryLimits(), FakeClock(), _sync, quiet=quiet
+        )
+        built.build()
+        self.assertEqual(len(built.names()), served)
+        return [formatEvent(e) for e in self.events if e["log_level"] == LogLevel.warn]
+
+    def test_named(self) -> None:
+        """
+        The FIFO and the broken symlink are named, once per build.
+        """
+        self.assertEqual(
+            self.warnings(),
+            [
+                f"h2site cannot serve 2 files in {os.path.realpath(self.root)} "
+                "(old.png (a broken symlink), pipe (a FIFO)); make them regular "
+                "files this user can read, or remove them"
+            ],
+        )
+
+    def test_unreadable(self) -> None:
+        """
+        A file listed but not read is named with the system's reason.
+        """
+        if readsEverything(self.root):
+            raise self.skipTest(
+                "this process reads every file (root); "
+                "tests.integration.test_bad_input runs h2site without that"
+            )
+        (self.root / "app.css").chmod(0)
+        [warning] = self.warnings(served=0)
+        self.assertIn("app.css (cannot be read: permission denied)", warning)
+
+    def test_quiet(self) -> None:
+        """
+        A quiet build (each change in development) says nothing.
+        """
+        self.assertEqual(self.warnings(quiet=True), [])

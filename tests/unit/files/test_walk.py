@@ -6,13 +6,20 @@ the one warning about the symlinks that lead out of it.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 
 from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.files.walk import RefusedLink, describeRefused, walk
+from h2site.files.walk import (
+    RefusedLink,
+    Unservable,
+    describeRefused,
+    describeUnservable,
+    walk,
+)
 
 
 class WalkTests(SynchronousTestCase):
@@ -47,9 +54,14 @@ class WalkTests(SynchronousTestCase):
         self.real = os.path.realpath(self.root)
         self.reported: list[tuple[str, Sequence[RefusedLink]]] = []
 
-    def walk(self, **kwargs: bool) -> list[str]:
+    def walk(self, followSymlinks: bool = False, wellKnown: bool = False) -> list[str]:
         return list(
-            walk(self.real, report=lambda *a: self.reported.append(a), **kwargs)
+            walk(
+                self.real,
+                followSymlinks,
+                wellKnown,
+                report=lambda *a: self.reported.append(a),
+            )
         )
 
     def test_rules(self) -> None:
@@ -188,4 +200,71 @@ class DescribeRefusedTests(SynchronousTestCase):
             "h2site does not serve 5 symlinks in /srv/www that lead out of it "
             "(a.js -> /x/a.js, b.js -> /x/b.js, c.js -> /x/c.js and 2 more); "
             "copy the files in, or give --follow-symlinks",
+        )
+
+
+class UnservableTests(SynchronousTestCase):
+    """
+    What cannot be served is told to the walk's caller, and said in one
+    line (L{Unservable}, L{describeUnservable}).
+    """
+
+    def setUp(self) -> None:
+        self.root = Path(self.mktemp()).absolute()
+        (self.root / "sub").mkdir(parents=True)
+        (self.root / "a.css").write_text("a{}")
+        (self.root / "sub" / "b.js").write_text("")
+
+    def test_skipped(self) -> None:
+        """
+        A FIFO, a socket and a broken symlink are passed over and told,
+        with what each is; dot-names are not told (they are never served,
+        by rule).
+        """
+        os.mkfifo(self.root / "sub" / "pipe")
+        sock = socket.socket(socket.AF_UNIX)
+        self.addCleanup(sock.close)
+        sock.bind(str(self.root / "sock"))
+        (self.root / "old.svg").symlink_to(self.root / "gone.svg")
+        os.mkfifo(self.root / ".hidden")
+        skipped: list[tuple[str, str]] = []
+
+        def skip(name: str, what: str) -> None:
+            skipped.append((name, what))
+
+        names = list(walk(str(self.root), skipped=skip))
+        self.assertEqual(names, ["a.css", "sub/b.js"])
+        self.assertEqual(
+            sorted(skipped),
+            [
+                ("old.svg", "a broken symlink"),
+                ("sock", "a socket"),
+                ("sub/pipe", "a FIFO"),
+            ],
+        )
+
+    def test_unread(self) -> None:
+        """
+        A file listed but not read is told with the reason the system gives.
+        """
+        found = Unservable()
+        found.unread(str(self.root), "gone.css")
+        found.skipped("pipe", "a FIFO")
+        self.assertEqual(
+            found.describe("/srv"),
+            "h2site cannot serve 2 files in /srv (gone.css (cannot be read: no "
+            "such file or directory), pipe (a FIFO)); make them regular files "
+            "this user can read, or remove them",
+        )
+        self.assertIsNone(Unservable().describe("/srv"))
+
+    def test_many(self) -> None:
+        """
+        The line names the first few and counts the rest.
+        """
+        self.assertEqual(
+            describeUnservable("/srv", [(f"{n}.css", "a FIFO") for n in "abcde"]),
+            "h2site cannot serve 5 files in /srv (a.css (a FIFO), b.css (a FIFO), "
+            "c.css (a FIFO) and 2 more); make them regular files this user can "
+            "read, or remove them",
         )

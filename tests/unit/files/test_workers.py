@@ -44,6 +44,11 @@ def _boom() -> None:
     raise ValueError("no")
 
 
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 class FramingTests(SynchronousTestCase):
     def test_roundTrip(self) -> None:
         """
@@ -131,6 +136,53 @@ class JobTests(SynchronousTestCase):
         self.assertIsNone(jobs.readSource(str(path), stamp, "0" * 64))
         self.assertIsNone(jobs.readSource(str(path), (1, 2, 3), DIGEST))
         self.assertIsNone(jobs.readSource(str(path) + ".gone", stamp, DIGEST))
+
+    def test_scanFile(self) -> None:
+        """
+        A file too large for memory is read and scanned by the worker, while
+        it has its stamp and hash.
+        """
+        css = b'@import "a.css";\n' + DATA
+        path = Path(self.mktemp())
+        path.write_bytes(css)
+        stamp = _stamp(path)
+        digest = hashlib.sha256(css).hexdigest()
+        found = jobs.scanFile("/", "x.css", str(path), stamp, digest, "css")
+        self.assertEqual(found, jobs.scan("/", "x.css", css, "css"))
+        self.assertIsNone(jobs.scanFile("/", "x.css", str(path), stamp, DIGEST, "css"))
+
+    def test_rewriteFile(self) -> None:
+        """
+        A file too large for memory is rewritten by the worker into an entry
+        of the cache folder, each reference with its fingerprint (none:
+        left as written); only while it has its stamp and hash.
+        """
+        css = b'@import "a.css";\n@import "b.css";\n' + DATA
+        path = Path(self.mktemp())
+        path.write_bytes(css)
+        stamp = _stamp(path)
+        digest = hashlib.sha256(css).hexdigest()
+        found, _ = jobs.scan("/", "x.css", css, "css")
+        directory = self.mktemp()
+        made = jobs.rewriteFile(
+            directory,
+            "/x.css",
+            "css",
+            str(path),
+            stamp,
+            digest,
+            found,
+            ("1" * 16, None),
+        )
+        assert made is not None
+        sent = b'@import "a.css?v=1111111111111111";\n@import "b.css";\n' + DATA
+        self.assertEqual(Path(made.path).read_bytes(), sent)
+        self.assertEqual(Path(made.path).parent, Path(directory))
+        self.assertEqual(made.digest, hashlib.sha256(sent).hexdigest())
+        changed = jobs.rewriteFile(
+            directory, "/x.css", "css", str(path), stamp, DIGEST, found, (None, None)
+        )
+        self.assertIsNone(changed)
 
 
 class InlineWorkersTests(SynchronousTestCase):
