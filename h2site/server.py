@@ -36,6 +36,7 @@ from h2site.files.workers import ProcessWorkers, cores
 from h2site.ops.accesslog import AccessLog
 from h2site.ops.allocator import keepLargeBuffers
 from h2site.ops.control import ControlService
+from h2site.ops.dev import DevService
 from h2site.ops.listening import ListeningService
 from h2site.ops.redirecting import RedirectService, configuredPort
 from h2site.ops.sdnotify import Notifier
@@ -44,9 +45,11 @@ from h2site.sites.check import listBroken
 from h2site.sites.kinds import STATIC, siteKind
 from h2site.tls.context import utcNow
 from h2site.tls.devcert import devCertificatePaths, ensureDevCertificate
-from h2site.tls.endpoints import ListenSpec, escape, parseListen
+from h2site.tls.endpoints import ListenSpec, TLSFiles, withTLS
+from h2site.tls.localca import localCAPaths
 from h2site.web.build import SiteSettings, checkSite, siteBuilder
 from h2site.web.headers import HeaderPolicy, buildHeaderPolicy
+from h2site.web.livereload import HEARTBEAT, DevRoot, LiveReload
 from h2site.web.redirect import RedirectResource
 from h2site.web.root import buildResource
 from h2site.web.site import H2Site
@@ -58,9 +61,9 @@ _log = Logger(namespace="h2site.server")
 
 def listenSpecs(config: Config, create: bool = True) -> tuple[ListenSpec, ...]:
     """
-    Where to listen: the configured listeners, or the development
-    certificate's (L{h2site.config.DevCertificate}), with its key and
-    certificate.
+    Where to listen: the configured listeners, in order, those that serve
+    the development certificate (L{h2site.config.DevCertificate}) with its
+    key and certificate.
 
     @param create: create the certificate, or renew it when it is near its
         end, first: what the process that listens does at start-up.  Worker
@@ -75,13 +78,18 @@ def listenSpecs(config: Config, create: bool = True) -> tuple[ListenSpec, ...]:
     try:
         if create:
             key, cert, _ = ensureDevCertificate(directory, utcNow())
+            _log.info(
+                "development certificate issued by h2site's local CA {ca}; to "
+                "have this machine's browsers trust it, run once: "
+                "twistd h2site --trust-local-ca",
+                ca=str(localCAPaths(directory)[1]),
+            )
         else:
             key, cert = devCertificatePaths(directory)
-        return (
-            parseListen(
-                f"{dev.endpoint}:privateKey={escape(str(key))}"
-                f":certKey={escape(str(cert))}"
-            ),
+        files = TLSFiles(str(key), str(cert))
+        return tuple(
+            withTLS(spec, files) if spec.devCertificate else spec
+            for spec in config.listen
         )
     except ConfigError as e:
         raise StartupError(str(e)) from None
@@ -124,17 +132,52 @@ def _siteSettings(config: Config) -> SiteSettings:
     )
 
 
-def _siteBuilder(config: Config, reactor: Any) -> Callable[[], Resource]:
+def _siteBuilder(
+    config: Config, reactor: Any, live: LiveReload | None = None
+) -> Callable[[], Resource]:
     """
     What builds the site (L{h2site.web.build.siteBuilder}), with this
-    process's share of the cores for the work after serving starts.
+    process's share of the cores for the work after serving starts; in
+    development mode (C{live}), all in the build, with no worker processes.
     """
-    workers = ProcessWorkers(reactor, processes=max(1, cores() // config.workers))
+    workers = None
+    if live is None:
+        workers = ProcessWorkers(reactor, processes=max(1, cores() // config.workers))
     return siteBuilder(
         _siteSettings(config),
         reactor,
         lambda: checkSiteDir(config.siteDir),
         workers,
+        liveReload=live,
+    )
+
+
+def _devService(
+    config: Config,
+    site: H2Site,
+    build: Callable[[], Resource],
+    live: LiveReload,
+    reactor: Any,
+) -> DevService:
+    """
+    C{--dev}: what watches the site and serves each change
+    (L{h2site.ops.dev}), after saying which pages the first build could
+    not render.
+    """
+    root = site.resource
+    if isinstance(root, DevRoot) and root.errors:
+        _log.error(
+            "served as error pages until fixed: {errors}",
+            errors=" | ".join(root.errors),
+        )
+    log = config.accessLog
+    return DevService(
+        siteDir=config.siteDir,
+        site=site,
+        build=build,
+        live=live,
+        reactor=reactor,
+        ignorePaths=[log] if log is not None and log != "-" else [],
     )
 
 
@@ -187,10 +230,17 @@ def buildServer(
     @param listen: the listeners with their endpoints, in order.
     @param redirects: plain-HTTP listeners to redirect to HTTPS from this
         process (none in workers: the supervisor answers those).
-    @raise StartupError: if a template fails to render.
+    @raise StartupError: if a template fails to render (not with C{--dev},
+        which serves an error page in its place).
     """
     keepLargeBuffers(os.environ)
-    build = _siteBuilder(config, reactor)
+    live = None
+    if config.dev:
+        # A heartbeat within half the idle timeout keeps open pages'
+        # event streams from being closed as idle.
+        idle = config.connectionLimits.idleTimeout
+        live = LiveReload(reactor, min(HEARTBEAT, idle / 2))
+    build = _siteBuilder(config, reactor, live)
     try:
         root = build()
     except ConfigError as e:
@@ -225,6 +275,10 @@ def buildServer(
             accessLog,
             listening.httpsPort,
         ).setServiceParent(top)
+    if live is not None:
+        # Last, so stopped first: its event streams end before the
+        # listeners wait for open responses.
+        _devService(config, site, build, live, reactor).setServiceParent(top)
     return top
 
 
@@ -306,6 +360,9 @@ def makeService(config: Config, argv: Sequence[str]) -> service.IService:
 
     if config.check:
         raise SystemExit(runCheck(config, reactor, sys.stdout))
+    # Here, not in buildConfig: workers build the configuration again.
+    for warning in config.warnings:
+        _log.warn("{line}", line=warning)
     specs = listenSpecs(config)
     listen = [(spec, _endpoint(spec)) for spec in specs]
     redirects = [(spec, _endpoint(spec)) for spec in config.redirect]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
 
 from twisted.application import service
 from twisted.python import usage
@@ -19,6 +19,7 @@ from twisted.python import usage
 from h2site import __version__, server
 from h2site.config import DEFAULT_PORT, OPTIONS, Config, Flag, buildConfig
 from h2site.errors import ConfigError, StartupError
+from h2site.tls import trust
 
 __all__ = ["Options", "makeService"]
 
@@ -68,6 +69,25 @@ class Options(usage.Options):
         print(f"h2site {__version__}")
         sys.exit(0)
 
+    # What --help shows is the handler's __doc__, as it is: one line each.
+
+    def opt_trust_local_ca(self) -> None:
+        sys.exit(_localCA(trust.trustLocalCA))
+
+    opt_trust_local_ca.__doc__ = (
+        "Install h2site's local CA, which issues the development certificate, "
+        "where this machine's browsers look (NSS databases via certutil; the "
+        "system store if writable), print what was done, and exit."
+    )
+
+    def opt_untrust_local_ca(self) -> None:
+        sys.exit(_localCA(trust.untrustLocalCA))
+
+    opt_untrust_local_ca.__doc__ = (
+        "Remove h2site's local CA from the browsers' and the system's trust "
+        "stores again, and exit."
+    )
+
     def postOptions(self) -> None:
         """
         Check everything and build L{config}, writing nothing.
@@ -87,6 +107,19 @@ class Options(usage.Options):
             super().parseOptions(options)
         except usage.UsageError as e:
             raise StartupError(f"{e} (see 'twistd h2site --help')") from None
+
+
+def _localCA(command: Callable[[Mapping[str, str], TextIO], int]) -> int:
+    """
+    Run C{--trust-local-ca} or C{--untrust-local-ca}: at once, while the
+    options are read, like C{--version}, so no site folder is needed.
+
+    @raise StartupError: with the one line of a L{ConfigError}.
+    """
+    try:
+        return command(os.environ, sys.stdout)
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
 
 
 def _appender(name: str, text: str) -> Callable[[Options, str], None]:

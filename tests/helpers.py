@@ -244,10 +244,11 @@ def startChromium(
     chromium: str,
     driver: str,
     profile: Path,
-    certificate: Path,
+    certificate: Path | None,
     latency: int,
     cacheDisabled: bool,
     pageLoadTimeout: float = 60,
+    home: Path | None = None,
 ) -> Any:
     """
     A fresh headless Chromium under selenium (a C{WebDriver}; the caller
@@ -258,6 +259,11 @@ def startChromium(
     C{--ignore-certificate-errors}: Chromium does not cache responses from a
     connection with certificate errors, so Early Hints preloads would be
     useless.
+
+    @param certificate: L{None} to trust only what Chromium itself trusts.
+    @param home: C{HOME} for Chromium, whose NSS database
+        (C{HOME/.pki/nssdb}) holds the certificate authorities the user
+        added; by default the test's own.
     """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -267,10 +273,14 @@ def startChromium(
     for flag in [
         *CHROMIUM_FLAGS,
         f"--user-data-dir={profile}",
-        f"--ignore-certificate-errors-spki-list={spkiHash(certificate)}",
     ]:
         options.add_argument(flag)
-    browser = webdriver.Chrome(options=options, service=Service(driver))
+    if certificate is not None:
+        options.add_argument(
+            f"--ignore-certificate-errors-spki-list={spkiHash(certificate)}"
+        )
+    environ = {**os.environ, "HOME": str(home)} if home is not None else None
+    browser = webdriver.Chrome(options=options, service=Service(driver, env=environ))
     browser.set_page_load_timeout(pageLoadTimeout)
     browser.execute_cdp_cmd("Network.enable", {})
     browser.execute_cdp_cmd(
@@ -302,6 +312,24 @@ def requireTool(name: str) -> str:
 
         raise SkipTest(f"{name} is not installed")
     return path
+
+
+def readsEverything(directory: Path) -> bool:
+    """
+    Whether this process reads files whatever their permissions (root with
+    C{CAP_DAC_OVERRIDE}), so that a test of an unreadable file must skip:
+    tried on a file made unreadable in C{directory}.
+    """
+    probe = directory / "unreadable-probe"
+    probe.write_bytes(b"")
+    probe.chmod(0)
+    try:
+        probe.open("rb").close()
+    except PermissionError:
+        return False
+    finally:
+        probe.unlink()
+    return True
 
 
 def twistdCommand(*args: str) -> list[str]:

@@ -8,7 +8,8 @@ that turns the string given into a value (or into one line saying what is
 wrong), and the L{Config} field the value fills.  The command line
 (L{h2site.tap.Options}) and L{buildConfig} are both derived from the table,
 so an option is added in one place; only what depends on several options
-(where to listen, the TLS files, redirects) is a rule in L{buildConfig}.
+(where to listen, the TLS files, redirects) is a rule in L{buildConfig},
+and those of C{--dev} in L{h2site.config.dev}.
 
 Reading the options writes nothing: the development certificate is only
 named here (L{DevCertificate}); the process that listens creates it at

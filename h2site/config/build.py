@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.test_config,tests.unit.test_tap -*-
+# -*- test-case-name: tests.unit.test_config,tests.unit.config.test_listen -*-
 """
 Building the L{Config} from the options given: each option's row of
 L{h2site.config.options.OPTIONS} parses its value, and the few rules that
@@ -11,15 +11,28 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar, cast
 
+from h2site.config.dev import devRules
 from h2site.config.options import OPTIONS, Flag
-from h2site.config.values import DEFAULT_PLAIN_PORT, Config, DevCertificate
+from h2site.config.values import (
+    DEFAULT_PLAIN_PORT,
+    DEFAULT_PORT,
+    Config,
+    DevCertificate,
+)
 from h2site.errors import ConfigError
+from h2site.tls.context import TLS_OPTIONS
 from h2site.tls.devcert import stateDirectory
-from h2site.tls.endpoints import TLSFiles, parseListen, wrapInTLS
+from h2site.tls.endpoints import (
+    ListenSpec,
+    TLSFiles,
+    parseListen,
+    splitDescription,
+    wrapInTLS,
+)
 
 __all__ = ["buildConfig"]
 
@@ -94,34 +107,112 @@ def _tlsFiles(cert: str | None, key: str | None, chain: str | None) -> TLSFiles 
         key=os.path.abspath(key),
         cert=os.path.abspath(cert),
         chain=os.path.abspath(chain) if chain else None,
+        options=TLS_OPTIONS,
     )
+
+
+def _named(specs: Sequence[ListenSpec], given: bool) -> str:
+    """
+    The listeners C{specs} as the operator knows them, for a warning.
+
+    @param given: whether they come from C{--port}s, rather than being
+        the default port.
+    """
+    if not given:
+        return "the default port (8443, with no --port)"
+    return " and ".join(f"--port {spec.description!r}" for spec in specs)
+
+
+def _portOf(spec: ListenSpec) -> str | None:
+    """
+    The port number of a C{tcp:} listener, if it has one.
+    """
+    args, kwargs = splitDescription(spec.plain)
+    port = kwargs.get("port") or (args[1] if len(args) > 1 else "")
+    return port if spec.kind in ("tcp", "tcp6") and port.isdigit() else None
+
+
+def _cleartextWarning(listen: Sequence[ListenSpec]) -> str | None:
+    """
+    Say that listeners without TLS serve cleartext HTTP/1.1 only (no
+    browser speaks HTTP/2 without TLS), and how to get TLS, unless they are
+    Unix sockets, which only a proxy on this machine reaches.
+    """
+    plain = [s for s in listen if s.tls is None and not s.devCertificate]
+    plain = [s for s in plain if s.kind != "unix"]
+    if not plain:
+        return None
+    port = _portOf(plain[0]) or "8443"
+    verb = "serves" if len(plain) == 1 else "serve"
+    return (
+        f"{_named(plain, True)} {verb} cleartext HTTP/1.1 only (no TLS, so no "
+        f"HTTP/2 for browsers): right behind a proxy that ends TLS; else, for "
+        f"HTTPS, give --port {port} (the development certificate, on this "
+        f"machine) or add --tls-cert and --tls-key"
+    )
+
+
+def _hstsWarning(
+    listen: Sequence[ListenSpec], given: bool, hstsGiven: bool
+) -> str | None:
+    """
+    Say that no HSTS is sent although it would have been: a listener
+    serving the development certificate turns it off for all of them,
+    since the header would make the developer's browser insist on HTTPS
+    for C{localhost}, on every port, for the whole max-age (a browser
+    notes HSTS by host name, whatever the port).
+
+    @param given: whether the listeners come from C{--port}s.
+    @param hstsGiven: whether C{--hsts-max-age} asked for it.
+    """
+    dev = [s for s in listen if s.devCertificate]
+    own = [s for s in listen if s.tls is not None]
+    if not dev or not (hstsGiven or own):
+        return None
+    why = (
+        f"{_named(dev, given)} {'serves' if len(dev) == 1 else 'serve'} the "
+        f"development certificate, and Strict-Transport-Security would make "
+        f"the browser use only HTTPS for localhost, on every port"
+    )
+    fix = "serve them with --tls-cert and --tls-key to send it"
+    if hstsGiven:
+        return f"--hsts-max-age is ignored: {why}; {fix}"
+    return f"no Strict-Transport-Security is sent on any port: {why}; {fix}"
 
 
 def _listen(
     config: Config, arguments: Mapping[str, object], environ: Mapping[str, str]
 ) -> Config:
     """
-    Where to listen: the C{--port}s, with TLS from C{--tls-cert} put on
-    those without (or on L{DEFAULT_PLAIN_PORT}); with neither, the
-    development certificate on L{DEFAULT_PORT}, and then no HSTS unless
-    asked for: it would bind C{localhost} on every port to HTTPS in the
-    developer's browser for the whole max-age.
+    Where to listen: the C{--port}s (or L{DEFAULT_PORT}), with the
+    certificate of C{--tls-cert} put on those without one (or on
+    L{DEFAULT_PLAIN_PORT}); those that asked for TLS without a certificate
+    get the development certificate, and then no HSTS is sent at all.
+    Also the warnings about what these options mean.
     """
     tls = _tlsFiles(
         _given(arguments, "tls-cert"),
         _given(arguments, "tls-key"),
         _given(arguments, "tls-chain"),
     )
+    given = bool(config.listen)
+    default = DEFAULT_PORT if tls is None else DEFAULT_PLAIN_PORT
+    listen = config.listen or (parseListen(default),)
     if tls is not None:
-        listen = config.listen or (parseListen(DEFAULT_PLAIN_PORT),)
-        return replace(config, listen=wrapInTLS(listen, tls))
-    if config.listen:
+        listen = wrapInTLS(listen, tls)
+    hstsGiven = _given(arguments, "hsts-max-age") is not None and config.hstsMaxAge > 0
+    warnings = [
+        w
+        for w in (_cleartextWarning(listen), _hstsWarning(listen, given, hstsGiven))
+        if w is not None
+    ]
+    config = replace(config, listen=listen, warnings=config.warnings + tuple(warnings))
+    if not any(spec.devCertificate for spec in listen):
         return config
-    hsts = config.hstsMaxAge if _given(arguments, "hsts-max-age") is not None else 0
     return replace(
         config,
         devCertificate=DevCertificate(str(stateDirectory(environ))),
-        hstsMaxAge=hsts,
+        hstsMaxAge=0,
     )
 
 
@@ -157,6 +248,7 @@ def buildConfig(arguments: Mapping[str, object], environ: Mapping[str, str]) -> 
     config = _filled(Config(siteDir=siteDir), values)
     config = _listen(config, arguments, environ)
     _checkRedirect(config)
+    config = devRules(config, arguments)
     cache = stateDirectory(environ) / "compressed"
     key = hashlib.sha256(siteDir.encode("utf-8", "surrogateescape")).hexdigest()
     return replace(config, compressionCache=str(cache / key[:16]))

@@ -106,10 +106,15 @@ def checkSiteDir(siteDir: str) -> str:
     (L{h2site.sites.kinds}).
 
     @return: its absolute path.
-    @raise ConfigError: if it is missing, unreadable, empty, or a template
-        site without C{templates/index.html}.
+    @raise ConfigError: if it is missing, not a folder, unreadable, empty,
+        or a template site without C{templates/index.html}.
     """
     path = os.path.abspath(siteDir)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ConfigError(
+            f"--site {path!r} is a file, not a folder; pass --site DIR, the "
+            f"folder that holds it (or a template site)"
+        )
     if not os.path.isdir(path):
         raise ConfigError(
             f"site folder {path!r} does not exist; pass --site DIR "
@@ -323,8 +328,8 @@ def parseHeader(option: str) -> tuple[str, str]:
 
 
 def _redirect(value: str) -> ListenSpec:
-    spec = parseListen(value)
-    if spec.tls is not None:
+    spec = parseListen(value, "--redirect")
+    if spec.tls is not None or spec.devCertificate:
         example = "haproxy:tcp:80" if spec.proxy else "tcp:80"
         raise ConfigError(
             f"--redirect {spec.description!r}: the redirect listener speaks "
@@ -364,12 +369,14 @@ OPTIONS: tuple[Option | Flag, ...] = (
     ),
     Option(
         "port",
-        "Listen on a Twisted endpoint, e.g. ssl:port=443:privateKey=key.pem: "
-        "certKey=fullchain.pem, tcp:8080, "
-        "systemd:domain=INET6:index=0. Repeat to listen on several. ssl: "
-        "endpoints offer HTTP/2 (ALPN h2). Behind a load balancer that sends a "
-        "PROXY header, put haproxy: in front (haproxy:ssl:..., haproxy:tcp:443 "
-        "with --tls-cert).",
+        "Where to listen: a port number (9000: HTTPS on 127.0.0.1 with the "
+        "development certificate, or with --tls-cert's), or a Twisted "
+        "endpoint: ssl:port=443:privateKey=key.pem:certKey=fullchain.pem "
+        "(without the keys, like a port number), tcp:8080 (cleartext "
+        "HTTP/1.1, or TLS with --tls-cert), systemd:domain=INET6:index=0. "
+        "Repeat to listen on several. TLS listeners offer HTTP/2 (ALPN h2). "
+        "Behind a load balancer that sends a PROXY header, put haproxy: in "
+        "front (haproxy:ssl:..., haproxy:tcp:443 with --tls-cert).",
         _plain(parseListen),
         "listen",
         short="p",
@@ -378,15 +385,16 @@ OPTIONS: tuple[Option | Flag, ...] = (
     Option(
         "tls-cert",
         "PEM certificate (or full chain, leaf first) to serve TLS with on "
-        "every tcp:, unix: and systemd: --port (also inside haproxy:).",
+        "every port number, ssl: without keys, tcp:, unix: and systemd: --port "
+        "(also inside haproxy:).",
     ),
     Option("tls-key", "PEM private key for --tls-cert (unencrypted)."),
     Option("tls-chain", "PEM intermediates to send after --tls-cert."),
     Option(
         "hsts-max-age",
         "Strict-Transport-Security max-age in seconds on HTTPS responses; 0 "
-        f"sends none. Default: {DEFAULT_HSTS_MAX_AGE} (two years), or 0 with "
-        "the development certificate.",
+        f"sends none. Default: {DEFAULT_HSTS_MAX_AGE} (two years). Never sent "
+        "when a listener serves the development certificate.",
         _number(2**31 - 1),
         "hstsMaxAge",
     ),
@@ -488,6 +496,16 @@ OPTIONS: tuple[Option | Flag, ...] = (
         "a site's own CI).",
         "Serve the site (the default).",
         "check",
+        default=False,
+    ),
+    Flag(
+        "dev",
+        "Development mode, for editing the site: watch the folder and serve "
+        "each saved change at once, reload open pages by themselves, show a "
+        "template error as the page; on this machine only, one process, no "
+        "HSTS, nothing compressed.",
+        "Serve the site as it was at start-up, until a reload (the default).",
+        "dev",
         default=False,
     ),
     Flag(

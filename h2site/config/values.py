@@ -25,7 +25,8 @@ __all__ = [
     "DevCertificate",
 ]
 
-#: With no --port: HTTPS on this machine only, with the development certificate.
+#: With no --port: HTTPS on this machine only, with the development certificate
+#: (C{ssl:} without a key; L{h2site.tls.endpoints}).
 DEFAULT_PORT = "ssl:port=8443:interface=127.0.0.1"
 
 
@@ -44,18 +45,19 @@ MAX_WORKERS = 256
 @dataclass(frozen=True)
 class DevCertificate:
     """
-    Listen with h2site's development certificate: what the configuration
-    says when neither C{--port} nor C{--tls-cert} is given.  Creating the
-    certificate writes files, so it is left to start-up.
+    Where h2site's development certificate is kept, when some listener
+    serves it: one that asked for TLS without naming a certificate (a port
+    number, C{ssl:} without a key, or no C{--port} at all) when no
+    C{--tls-cert} was given.  Which listeners those are is said by each
+    (L{ListenSpec.devCertificate}, in L{Config.listen}, in the order given;
+    L{Config.devListeners}).  Creating the certificate writes files, so it
+    is left to start-up (L{h2site.server.listenSpecs}).
 
     @ivar directory: the folder keeping its key and certificate (see
         L{h2site.tls.devcert.devCertificatePaths}).
-    @ivar endpoint: where to listen with it, an C{ssl:} endpoint without
-        key and certificate.
     """
 
     directory: str
-    endpoint: str = DEFAULT_PORT
 
 
 @dataclass(frozen=True)
@@ -64,14 +66,14 @@ class Config:
     Everything h2site needs to start.
 
     @ivar siteDir: absolute path of the site folder.
-    @ivar listen: where to listen, in the order given; empty when
-        C{devCertificate} says where.
+    @ivar listen: where to listen, in the order given (L{DEFAULT_PORT} if
+        none was); those with C{devCertificate} get it at start-up.
     @ivar accessLog: C{None} for twistd's log, C{-} for standard output, or a
         file path.
-    @ivar devCertificate: where the development certificate is kept and
-        where to listen with it, when h2site chose the default port; else
-        L{None}.
-    @ivar hstsMaxAge: C{Strict-Transport-Security} max-age; 0 for none.
+    @ivar devCertificate: where the development certificate is kept, when a
+        listener serves it; else L{None}.
+    @ivar hstsMaxAge: C{Strict-Transport-Security} max-age; 0 for none, as
+        always with the development certificate.
     @ivar csp: the C{Content-Security-Policy}, or L{None} for none.
     @ivar extraHeaders: the operator's C{--header}s, in order.
     @ivar redirect: plain-HTTP listeners that redirect to HTTPS.
@@ -91,6 +93,10 @@ class Config:
     @ivar check: index the site and report on it instead of serving it.
     @ivar followSymlinks: serve what symlinks out of the site folder lead
         to (files and folders), rather than refusing them.
+    @ivar warnings: lines to log once when h2site starts serving (not in
+        each worker): options that work, but not as one might think.
+    @ivar dev: development mode: watch the site folder and serve each
+        change at once, with live reload (L{h2site.config.dev}).
     """
 
     siteDir: str
@@ -112,3 +118,12 @@ class Config:
     connectionLimits: ConnectionLimits = field(default_factory=ConnectionLimits)
     followSymlinks: bool = False
     check: bool = False
+    warnings: tuple[str, ...] = ()
+    dev: bool = False
+
+    @property
+    def devListeners(self) -> tuple[ListenSpec, ...]:
+        """
+        The listeners that serve the development certificate.
+        """
+        return tuple(spec for spec in self.listen if spec.devCertificate)

@@ -18,6 +18,7 @@ I/O goes through an L{AssetSource}, so this module is pure given one.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -33,6 +34,7 @@ __all__ = [
     "AssetGraph",
     "AssetSource",
     "PreloadLimits",
+    "Scans",
     "boundAssets",
     "moduleAssets",
     "orderAssets",
@@ -180,6 +182,16 @@ class _Scan:
     size: int
 
 
+#: What reading a file found, by its URL and kind (L{AssetGraph}).
+Scans = dict[tuple[str, str], _Scan | None]
+
+#: A URL that names a file by its fingerprint (C{?v=}, L{h2site.files}).
+_FINGERPRINTED = re.compile(r"[?&]v=[0-9a-f]{16}(?:&|$)")
+
+#: At most this many scans are remembered across builds.
+_MAX_REMEMBERED = 10000
+
+
 class AssetGraph:
     """
     The assets of a site's pages, read from an L{AssetSource} once each,
@@ -187,11 +199,20 @@ class AssetGraph:
     """
 
     def __init__(
-        self, source: AssetSource, limits: PreloadLimits = PreloadLimits()
+        self,
+        source: AssetSource,
+        limits: PreloadLimits = PreloadLimits(),
+        remembered: Scans | None = None,
     ) -> None:
+        """
+        @param remembered: scans kept from one build to the next (C{--dev},
+            where a build follows every save): only those of fingerprinted
+            URLs, which name the same bytes in every build.
+        """
         self._source = source
         self._limits = limits
-        self._scans: dict[tuple[str, str], _Scan | None] = {}
+        self._scans: Scans = {}
+        self._remembered = remembered
         self._exists: dict[str, bool] = {}
         #: For each page discovered, the URLs it names as its own assets
         #: that no file answers: never announced (a hint for a 404 costs a
@@ -217,6 +238,9 @@ class AssetGraph:
         else:
             return None
         key = (asset.url, kind)
+        remembered = self._remembered
+        if key not in self._scans and remembered is not None and key in remembered:
+            self._scans[key] = remembered[key]
         if key not in self._scans:
             data = self._source.read(asset.url, self._limits.maxFileBytes)
             scan = None
@@ -228,6 +252,10 @@ class AssetGraph:
                     children = moduleAssets(text, asset.url, None)
                 scan = _Scan(children, len(data))
             self._scans[key] = scan
+            if remembered is not None and _FINGERPRINTED.search(asset.url):
+                if len(remembered) >= _MAX_REMEMBERED:
+                    remembered.clear()
+                remembered[key] = scan
         return self._scans[key]
 
     def _children(self, asset: Asset, scan: _Scan) -> list[Asset]:

@@ -27,8 +27,11 @@ from h2site.errors import ConfigError
 
 __all__ = [
     "ALPN_PROTOCOLS",
+    "ENDPOINT_OPTIONS",
     "GROUPS",
     "TLS12_CIPHERS",
+    "TLS_OPTIONS",
+    "FileOptions",
     "KeyAndChain",
     "ReloadableTLS",
     "certificateOptions",
@@ -79,35 +82,63 @@ class KeyAndChain:
     chain: tuple[x509.Certificate, ...]
 
 
-def _readPEM(path: str, what: str, option: str) -> bytes:
+@dataclass(frozen=True)
+class FileOptions:
+    """
+    How the operator named each PEM file (C{privateKey=} inside an C{ssl:}
+    endpoint, C{--tls-key} on the command line), so that a message about a
+    file names what to change.
+    """
+
+    key: str
+    cert: str
+    chain: str
+
+
+#: The files of an C{ssl:} endpoint string.
+ENDPOINT_OPTIONS = FileOptions("privateKey=", "certKey=", "extraCertChain=")
+
+#: The files of C{--tls-cert}, C{--tls-key} and C{--tls-chain}.
+TLS_OPTIONS = FileOptions("--tls-key", "--tls-cert", "--tls-chain")
+
+
+def _label(what: str, path: str, option: str | None) -> str:
+    return f"{what} {path!r}" + (f" ({option})" if option else "")
+
+
+def _readPEM(path: str, what: str, option: str | None) -> bytes:
+    label = _label(what, path, option)
     try:
         with open(path, "rb") as f:
             return f.read()
     except FileNotFoundError:
-        raise ConfigError(f"{what} {path!r} does not exist; check {option}") from None
+        raise ConfigError(f"{label} does not exist") from None
     except PermissionError:
         raise ConfigError(
-            f"{what} {path!r} is not readable by this user; fix its permissions"
+            f"{label} is not readable by this user; fix its permissions"
         ) from None
     except IsADirectoryError:
-        raise ConfigError(f"{what} {path!r} is a directory, not a file") from None
+        raise ConfigError(f"{label} is a directory, not a file") from None
     except OSError as e:
-        raise ConfigError(f"cannot read {what} {path!r}: {e.strerror}") from None
+        raise ConfigError(f"cannot read {label}: {e.strerror}") from None
 
 
-def _loadCertificates(path: str, option: str) -> list[x509.Certificate]:
+def _loadCertificates(path: str, option: str | None) -> list[x509.Certificate]:
     pem = _readPEM(path, "certificate file", option)
     try:
         return x509.load_pem_x509_certificates(pem)
     except ValueError:
         raise ConfigError(
-            f"certificate file {path!r} holds no PEM certificate "
-            f"(expected '-----BEGIN CERTIFICATE-----')"
+            f"{_label('certificate file', path, option)} holds no PEM "
+            f"certificate (expected '-----BEGIN CERTIFICATE-----')"
         ) from None
 
 
 def loadKeyAndChain(
-    keyPath: str, certPath: str, chainPath: str | None = None
+    keyPath: str,
+    certPath: str,
+    chainPath: str | None = None,
+    options: FileOptions | None = None,
 ) -> KeyAndChain:
     """
     Load and check a key and its certificate(s) from PEM files.
@@ -118,28 +149,34 @@ def loadKeyAndChain(
     that names the file, rather than as an OpenSSL error on the first
     handshake.
 
+    @param options: how the operator named the files, for the messages
+        (L{ENDPOINT_OPTIONS}, L{TLS_OPTIONS}); L{None} for files h2site
+        made itself.
     @raise ConfigError: if a file is missing, unreadable, not PEM, encrypted,
         or the key does not belong to the certificate.
     """
-    keyPEM = _readPEM(keyPath, "private key file", "privateKey=")
+    keyOption = options.key if options else None
+    certOption = options.cert if options else None
+    keyLabel = _label("private key", keyPath, keyOption)
+    keyPEM = _readPEM(keyPath, "private key file", keyOption)
     try:
         key = serialization.load_pem_private_key(keyPEM, password=None)
     except TypeError:
         raise ConfigError(
-            f"private key {keyPath!r} is encrypted with a passphrase; "
+            f"{keyLabel} is encrypted with a passphrase; "
             f"h2site needs an unencrypted key readable only by its user"
         ) from None
     except (ValueError, UnsupportedAlgorithm):
         raise ConfigError(
-            f"private key file {keyPath!r} holds no PEM private key "
-            f"(expected '-----BEGIN ... PRIVATE KEY-----')"
+            f"{_label('private key file', keyPath, keyOption)} holds no PEM "
+            f"private key (expected '-----BEGIN ... PRIVATE KEY-----')"
         ) from None
-    certificates = _loadCertificates(certPath, "certKey=")
+    certificates = _loadCertificates(certPath, certOption)
     if chainPath is not None:
-        certificates += _loadCertificates(chainPath, "extraCertChain=")
+        certificates += _loadCertificates(chainPath, options.chain if options else None)
     leaf = certificates[0]
     if not isinstance(key, _SIGNING_KEYS):
-        raise ConfigError(f"private key {keyPath!r} cannot sign; TLS needs RSA or EC")
+        raise ConfigError(f"{keyLabel} cannot sign; TLS needs RSA or EC")
     publicBytes = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -148,7 +185,8 @@ def loadKeyAndChain(
     )
     if publicBytes != leafBytes:
         raise ConfigError(
-            f"private key {keyPath!r} does not match certificate {certPath!r}; "
+            f"{keyLabel} does not match "
+            f"{_label('certificate', certPath, certOption)}; "
             f"give the key the certificate was issued for"
         )
     return KeyAndChain(key=key, certificate=leaf, chain=tuple(certificates[1:]))

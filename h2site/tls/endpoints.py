@@ -9,6 +9,16 @@ ourselves, listen on the equivalent C{tcp:} endpoint, and wrap the factory in
 TLS with L{h2site.tls.context.certificateOptions}.  Every other endpoint type (C{tcp:},
 C{unix:}, C{systemd:}, ...) is passed to Twisted unchanged.
 
+A port number alone (C{9000}), or C{ssl:} without C{privateKey=} or
+C{certKey=}, asks for TLS with a certificate h2site supplies: the files of
+C{--tls-cert}, else the development certificate, which is only valid for
+this machine, so such a listener is on 127.0.0.1 unless C{interface=} says
+otherwise.  Reading the options writes nothing, so such a spec only says
+so (L{ListenSpec.devCertificate}) until C{--tls-cert} (L{wrapInTLS}) or
+start-up (L{h2site.server.listenSpecs}, through L{withTLS}) gives it its
+certificate.  C{tcp:} ports are checked here too, so that C{tcp:abc} is a
+sentence rather than Twisted's C{int()} error at start-up.
+
 C{haproxy:} (a listener behind an L4 load balancer that sends a PROXY header
 first) is taken apart the same way: the endpoint it wraps is read as above,
 so C{haproxy:ssl:...} gets h2site's TLS too, and the spec only remembers
@@ -22,12 +32,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from h2site.errors import ConfigError
-from h2site.tls.context import KeyAndChain, loadKeyAndChain
+from h2site.tls.context import (
+    ENDPOINT_OPTIONS,
+    FileOptions,
+    KeyAndChain,
+    loadKeyAndChain,
+)
 
 __all__ = [
+    "DEV_INTERFACE",
     "WRAPPABLE",
     "ListenSpec",
     "Signature",
@@ -36,8 +52,16 @@ __all__ = [
     "fileSignature",
     "parseListen",
     "splitDescription",
+    "withTLS",
     "wrapInTLS",
 ]
+
+#: Where a listener without a certificate of its own listens unless told:
+#: the development certificate is valid for this machine only.  IPv4 alone,
+#: as the default port has always been: one socket per C{--port} (so port 0
+#: is one port), which binds where IPv6 is off too, and clients that try
+#: C{::1} first for C{localhost} are refused at once and fall back.
+DEV_INTERFACE = "127.0.0.1"
 
 #: Positional arguments of Twisted's C{ssl:} endpoint, in its order.
 _SSL_POSITIONAL = (
@@ -50,6 +74,9 @@ _SSL_POSITIONAL = (
     "extraCertChain",
     "dhParameters",
 )
+
+#: Arguments of Twisted's C{tcp:} endpoint, in its order.
+_TCP_ARGUMENTS = ("port", "interface", "backlog")
 
 
 Signature = tuple[tuple[int, int, int] | None, ...]
@@ -90,6 +117,11 @@ class ListenSpec:
     @ivar proxy: whether every connection starts with a PROXY header (v1
         or v2, from C{haproxy:}) naming the real client, read before TLS;
         a connection without one is closed.
+    @ivar devCertificate: TLS with h2site's development certificate: a
+        port number alone, or C{ssl:} with no key, as read (L{wrapInTLS}
+        gives them C{--tls-cert}'s instead, and clears this).  C{tls}
+        stays L{None} until start-up loads it (L{withTLS}); the flag
+        stays, so that what is served with it (never HSTS) can tell.
     """
 
     description: str
@@ -98,6 +130,7 @@ class ListenSpec:
     tlsFiles: TLSFiles | None = None
     tlsSignature: Signature = ()
     proxy: bool = False
+    devCertificate: bool = False
 
     @property
     def kind(self) -> str:
@@ -114,11 +147,16 @@ class TLSFiles:
     """
     The PEM files of one certificate: key, certificate (or full chain), and
     optional extra chain.
+
+    @ivar options: how the operator named them, so that a message (at
+        start-up or on reload) names C{--tls-cert} or C{certKey=}; L{None}
+        for h2site's own.
     """
 
     key: str
     cert: str
     chain: str | None = None
+    options: FileOptions | None = field(default=None, compare=False)
 
     def load(self) -> KeyAndChain:
         """
@@ -126,7 +164,7 @@ class TLSFiles:
 
         @raise ConfigError: see L{loadKeyAndChain}.
         """
-        return loadKeyAndChain(self.key, self.cert, self.chain)
+        return loadKeyAndChain(self.key, self.cert, self.chain, self.options)
 
     def paths(self) -> tuple[str, ...]:
         return (self.key, self.cert) + ((self.chain,) if self.chain else ())
@@ -193,94 +231,170 @@ def _splitType(description: str) -> tuple[str, str]:
     return description, ""
 
 
-def parseListen(description: str) -> ListenSpec:
+def parseListen(description: str, option: str = "--port") -> ListenSpec:
     """
     Check one C{--port} value and load any certificate it names.
 
+    @param option: the option it was given with, for messages.
+
     @raise ConfigError: for an empty or unparsable string, a bad port number,
-        an unsupported C{ssl:} argument, a C{haproxy:} with nothing (or
-        another C{haproxy:}) inside, or a bad key or certificate.
+        an unsupported C{ssl:} or C{tcp:} argument, a C{haproxy:} with
+        nothing (or another C{haproxy:}) inside, or a bad key or
+        certificate.
     """
     args, _ = splitDescription(description)
     kind = args[0].strip().lower() if args else ""
     if not kind:
         raise ConfigError(
-            f"--port {description!r} has no endpoint type; "
-            f"use e.g. ssl:port=8443:privateKey=key.pem:certKey=cert.pem or tcp:8080"
+            f"{option} {description!r} has no endpoint type; use e.g. 8443 (HTTPS "
+            f"on this machine), ssl:port=8443:privateKey=key.pem:certKey=cert.pem "
+            f"or tcp:8080"
         )
     if kind != "haproxy":
-        return _parseEndpoint(description, description)
+        return _parseEndpoint(description, description, option)
     head, inner = _splitType(description)
     innerArgs, _ = splitDescription(inner)
     innerKind = innerArgs[0].strip().lower() if innerArgs else ""
     if head.strip().lower() != "haproxy" or not innerKind:
         raise ConfigError(
-            f"--port {description!r}: haproxy: needs the endpoint the load "
+            f"{option} {description!r}: haproxy: needs the endpoint the load "
             f"balancer connects to after it; use e.g. haproxy:tcp:443 or "
             f"haproxy:ssl:port=443:privateKey=key.pem:certKey=cert.pem"
         )
     if innerKind == "haproxy":
         raise ConfigError(
-            f"--port {description!r}: a connection carries one PROXY header; "
+            f"{option} {description!r}: a connection carries one PROXY header; "
             f"write haproxy: once"
         )
-    return replace(_parseEndpoint(inner, description), proxy=True)
+    return replace(_parseEndpoint(inner, description, option), proxy=True)
 
 
-def _parseEndpoint(endpoint: str, description: str) -> ListenSpec:
-    """
-    Read one endpoint string (without C{haproxy:}): C{ssl:} into C{tcp:}
-    plus h2site's TLS, anything else as it is.
-
-    @param description: the whole C{--port} value, for messages.
-    """
-    args, kwargs = splitDescription(endpoint)
-    if args[0].strip().lower() != "ssl":
-        return ListenSpec(description=description, plain=endpoint, tls=None)
-    if len(args) - 1 > len(_SSL_POSITIONAL):
-        raise ConfigError(f"--port {description!r} has too many ':' arguments")
-    for name, value in zip(_SSL_POSITIONAL, args[1:], strict=False):
-        if name in kwargs:
-            raise ConfigError(f"--port {description!r} gives {name} twice")
-        kwargs[name] = value
-    unknown = set(kwargs) - set(_SSL_POSITIONAL)
-    if unknown:
+def _checkPort(port: str, description: str, option: str) -> None:
+    if not port.strip():
         raise ConfigError(
-            f"--port {description!r}: unknown ssl: argument "
-            f"{sorted(unknown)[0]!r}; known: port, interface, backlog, "
-            f"privateKey, certKey, extraCertChain"
+            f"{option} {description!r} names no port; give one, e.g. 8443, "
+            f"tcp:8080 or ssl:port=8443"
         )
-    for ignored in ("sslmethod", "dhParameters"):
-        if ignored in kwargs:
-            raise ConfigError(
-                f"--port {description!r}: {ignored}= is not supported; h2site "
-                f"chooses TLS versions and key exchange itself (TLS 1.2+, ECDHE)"
-            )
-    port = kwargs.get("port", "")
     if not port.isdigit() or int(port) > 65535:
         raise ConfigError(
-            f"--port {description!r}: port {port!r} is not a number from 0 to 65535"
+            f"{option} {description!r}: the port {port!r} is not a number "
+            f"from 0 to 65535"
+        )
+
+
+def _arguments(
+    kind: str, names: Sequence[str], endpoint: str, description: str, option: str
+) -> dict[str, str]:
+    """
+    The arguments of an C{ssl:} or C{tcp:} endpoint by name, positional ones
+    named in Twisted's order.
+
+    @raise ConfigError: for too many, twice given, or unknown arguments.
+    """
+    args, kwargs = splitDescription(endpoint)
+    if len(args) - 1 > len(names):
+        raise ConfigError(f"{option} {description!r} has too many ':' arguments")
+    for name, value in zip(names, args[1:], strict=False):
+        if name in kwargs:
+            raise ConfigError(f"{option} {description!r} gives {name} twice")
+        kwargs[name] = value
+    unknown = set(kwargs) - set(names)
+    if unknown:
+        known = ", ".join(n for n in names if n not in _UNSUPPORTED)
+        raise ConfigError(
+            f"{option} {description!r}: unknown {kind}: argument "
+            f"{sorted(unknown)[0]!r}; known: {known}"
         )
     backlog = kwargs.get("backlog", "50")
     if not backlog.isdigit():
         raise ConfigError(
-            f"--port {description!r}: backlog {backlog!r} is not a number"
+            f"{option} {description!r}: backlog {backlog!r} is not a number"
         )
-    privateKey = kwargs.get("privateKey", "server.pem")
+    return kwargs
+
+
+#: C{ssl:} arguments h2site refuses, since it chooses them itself.
+_UNSUPPORTED = ("sslmethod", "dhParameters")
+
+
+def _parseEndpoint(endpoint: str, description: str, option: str) -> ListenSpec:
+    """
+    Read one endpoint string (without C{haproxy:}): a port number or
+    C{ssl:} into C{tcp:} plus h2site's TLS, anything else as it is (C{tcp:}
+    checked first).
+
+    @param description: the whole C{--port} value, for messages, with
+        C{option}, the option it was given with.
+    """
+    args, kwargs = splitDescription(endpoint)
+    kind = args[0].strip().lower()
+    if kind.isdigit():
+        if len(args) > 1 or kwargs:
+            raise ConfigError(
+                f"{option} {description!r}: a port number stands alone; to give "
+                f"more, write ssl:port={kind}:... or tcp:port={kind}:..."
+            )
+        return _parseSSL({"port": kind}, description, option)
+    if kind in ("tcp", "tcp6"):
+        named = _arguments(kind, _TCP_ARGUMENTS, endpoint, description, option)
+        _checkPort(named.get("port", ""), description, option)
+    if kind != "ssl":
+        return ListenSpec(description=description, plain=endpoint, tls=None)
+    return _parseSSL(
+        _arguments("ssl", _SSL_POSITIONAL, endpoint, description, option),
+        description,
+        option,
+    )
+
+
+def _parseSSL(kwargs: dict[str, str], description: str, option: str) -> ListenSpec:
+    """
+    An C{ssl:} endpoint's arguments (checked by L{_arguments}) as a C{tcp:}
+    listener with h2site's TLS: its own files, or with no key, the
+    development certificate on L{DEV_INTERFACE}.
+    """
+    for ignored in _UNSUPPORTED:
+        if ignored in kwargs:
+            raise ConfigError(
+                f"{option} {description!r}: {ignored}= is not supported; h2site "
+                f"chooses TLS versions and key exchange itself (TLS 1.2+, ECDHE)"
+            )
+    _checkPort(kwargs.get("port", ""), description, option)
+    plain = f"tcp:port={kwargs['port']}:backlog={kwargs.get('backlog', '50')}"
+    own = bool(kwargs.get("privateKey") or kwargs.get("certKey"))
+    interface = kwargs.get("interface", "" if own else DEV_INTERFACE)
+    if interface:
+        plain += f":interface={escape(interface)}"
+    if not own:
+        if kwargs.get("extraCertChain"):
+            raise ConfigError(
+                f"{option} {description!r}: extraCertChain= goes with "
+                f"privateKey= and certKey=; give those too"
+            )
+        return ListenSpec(
+            description=description, plain=plain, tls=None, devCertificate=True
+        )
+    if not kwargs.get("privateKey"):
+        raise ConfigError(
+            f"{option} {description!r}: certKey= needs privateKey=, the key of "
+            f"that certificate (or give neither, for h2site's certificate)"
+        )
+    privateKey = kwargs["privateKey"]
     files = TLSFiles(
         key=os.path.abspath(privateKey),
         cert=os.path.abspath(kwargs.get("certKey", privateKey)),
         chain=os.path.abspath(kwargs["extraCertChain"])
         if kwargs.get("extraCertChain")
         else None,
+        options=ENDPOINT_OPTIONS,
     )
     signature = files.signature()
     material = loadKeyAndChain(
-        privateKey, kwargs.get("certKey", privateKey), kwargs.get("extraCertChain")
+        privateKey,
+        kwargs.get("certKey", privateKey),
+        kwargs.get("extraCertChain"),
+        ENDPOINT_OPTIONS,
     )
-    plain = f"tcp:port={port}:backlog={backlog}"
-    if kwargs.get("interface"):
-        plain += f":interface={escape(kwargs['interface'])}"
     return ListenSpec(
         description=description,
         plain=plain,
@@ -288,6 +402,17 @@ def _parseEndpoint(endpoint: str, description: str) -> ListenSpec:
         tlsFiles=files,
         tlsSignature=signature,
     )
+
+
+def withTLS(spec: ListenSpec, files: TLSFiles) -> ListenSpec:
+    """
+    C{spec} serving TLS from C{files}, read now: how start-up gives the
+    development certificate to the listeners that asked for it.
+
+    @raise ConfigError: see L{loadKeyAndChain}.
+    """
+    signature = files.signature()
+    return replace(spec, tls=files.load(), tlsFiles=files, tlsSignature=signature)
 
 
 #: Endpoint types that carry a byte stream h2site can wrap in TLS itself.
@@ -299,7 +424,8 @@ def wrapInTLS(specs: Sequence[ListenSpec], files: TLSFiles) -> tuple[ListenSpec,
     Put TLS (from C{--tls-cert}/C{--tls-key}) on every listener that is not
     TLS already and carries a byte stream: C{tcp:}, C{unix:}, C{systemd:},
     also behind C{haproxy:} (the PROXY header stays outside TLS, where the
-    balancer writes it).
+    balancer writes it), and on those that asked for h2site's certificate
+    (a port number, C{ssl:} without a key), instead of the development one.
 
     @raise ConfigError: if no listener can take it, since the options would
         then silently do nothing.
@@ -307,15 +433,21 @@ def wrapInTLS(specs: Sequence[ListenSpec], files: TLSFiles) -> tuple[ListenSpec,
     signature = files.signature()
     material = files.load()
     wrapped = tuple(
-        replace(spec, tls=material, tlsFiles=files, tlsSignature=signature)
+        replace(
+            spec,
+            tls=material,
+            tlsFiles=files,
+            tlsSignature=signature,
+            devCertificate=False,
+        )
         if spec.tls is None and spec.kind in WRAPPABLE
         else spec
         for spec in specs
     )
     if wrapped == tuple(specs):
         raise ConfigError(
-            "--tls-cert/--tls-key apply to tcp:, unix: and systemd: endpoints "
-            "(also inside haproxy:) without TLS of their own, and no --port is "
-            "one; drop them or add such a --port"
+            "--tls-cert/--tls-key apply to port numbers, ssl: without a key, "
+            "and tcp:, unix: and systemd: endpoints (also inside haproxy:), and "
+            "no --port is one; drop them or add such a --port"
         )
     return wrapped

@@ -4,7 +4,9 @@ The C{twisted.web} resources and the C{Site}: the site and its requests
 pages (L{pages}), static files (L{static}), a folder served as it is (a
 plain site, a template site's C{public/}: L{plain}) and how a
 representation is sent (L{delivery}), response headers (L{headers}), the
-HTTPS redirect (L{redirect}) and the health check (L{health}).
+HTTPS redirect (L{redirect}) and the health check (L{health}); and, for
+C{--dev} only, its pages (L{devpages}: the live-reload script added, error
+pages for templates that fail) and live reload itself (L{livereload}).
 
 It may import the layers below it (L{h2site.http}, L{h2site.semantics},
 L{h2site.files}, L{h2site.refs}, L{h2site.preload}, L{h2site.sites}), never

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.web.test_build -*-
+# -*- test-case-name: tests.unit.web.test_build,tests.unit.web.test_build_dev -*-
 """
 Building a site folder's resource tree, of either kind
 (L{h2site.sites.kinds}), at start-up and on each reload; and what comes
@@ -11,11 +11,18 @@ Hints come after the index, not with it, because with workers a large
 site's pages are fingerprinted while it is served already
 (L{h2site.files.store}): a hint must name the URL the page's bytes name.
 Until then a page is sent without hints, which is always correct.
+
+Development mode (C{--dev}) builds after every save, and the next request
+must see all of it: there, nothing is left for later (no workers, no
+compression, hints worked out in the build), and what fails to render is
+served as an error page rather than raised (L{h2site.web.devpages}).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +34,7 @@ from twisted.internet.threads import deferToThread
 from twisted.logger import Logger
 from twisted.web.resource import Resource
 
+from h2site.errors import ConfigError
 from h2site.files.buildcache import BuildCache
 from h2site.files.safepath import urlToName
 from h2site.files.store import FileStore, MemoryLimits, StoredFile
@@ -43,6 +51,8 @@ from h2site.sites.check import (
     storeSources,
 )
 from h2site.sites.kinds import PUBLIC, STATIC, siteKind
+from h2site.web.devpages import DevPages, leaveUncompressed
+from h2site.web.livereload import LiveReload
 from h2site.web.pages import linkField
 from h2site.web.plain import StoreNames, buildPlainResource
 from h2site.web.root import SiteRoot, buildResource
@@ -143,6 +153,7 @@ def siteBuilder(
     check: Callable[[], object],
     workers: Workers | None = None,
     runInThread: Callable[..., Deferred[Any]] = deferToThread,
+    liveReload: LiveReload | None = None,
 ) -> Callable[[], Resource]:
     """
     What builds the site: a new file store and resource tree, at start-up
@@ -156,8 +167,20 @@ def siteBuilder(
     @param workers: what fingerprints and compresses after serving starts,
         shared by every build; L{None} to do it all in the build.
     @param runInThread: runs the hints and the report off the reactor.
+    @param liveReload: development mode (C{--dev}): each build is a
+        L{h2site.web.livereload.DevRoot}, whose pages carry the live-reload
+        script; a template that fails gives its pages an error page, and a
+        site that fails its checks one for every URL, instead of an
+        error.  All is done before the build returns (no workers, nothing
+        compressed, hints at once), so the first request after a change
+        sees all of it; and after the first build nothing is logged but
+        new broken references (L{h2site.ops.dev} logs each change).
     """
     siteDir = settings.siteDir
+    dev = liveReload is not None
+    #: The last report of broken references, which development mode logs
+    #: only when it changes.
+    lastBroken: list[str | None] = [None]
 
     def cache(suffix: str = "") -> BuildCache | None:
         # One cache per store: each prunes what its own build did not use.
@@ -168,7 +191,10 @@ def siteBuilder(
     siteCache, publicCache = cache(), cache("-" + PUBLIC)
 
     def store(
-        folder: str, prefix: str = "/", cache: BuildCache | None = siteCache
+        folder: str,
+        prefix: str = "/",
+        cache: BuildCache | None = siteCache,
+        quiet: bool = False,
     ) -> FileStore:
         def inThread(
             work: Callable[[], StoredFile | None],
@@ -183,8 +209,17 @@ def siteBuilder(
             cache=cache,
             prefix=prefix,
             followSymlinks=settings.followSymlinks,
-            workers=workers,
+            workers=None if dev else workers,
+            compressor=leaveUncompressed if dev else None,
+            quiet=quiet,
         )
+
+    def hintsNow(hintsOf: FileStore, live: LiveHints, pages: DevPages) -> None:
+        # Development mode: every fingerprint is final once built.
+        if settings.preload.enabled:
+            limits = settings.preload.limits
+            hints = pageHints(hintsOf, limits, pages.pageLinks, pages.scans)
+            live.update(hints.links)
 
     def afterFingerprints(
         stores: Sequence[FileStore],
@@ -192,6 +227,7 @@ def siteBuilder(
         live: LiveHints,
         root: SiteRoot | None,
         exists: Exists,
+        quiet: bool = False,
     ) -> None:
         def work() -> Result:
             hints = None
@@ -207,8 +243,9 @@ def siteBuilder(
                     "h2site preload hints ready for {count} pages", count=len(live)
                 )
             line = describeBroken(broken)
-            if line is not None:
+            if line is not None and not (quiet and line == lastBroken[0]):
                 _log.warn("{line}", line=line)
+            lastBroken[0] = line
 
         def inThread(_: object) -> Deferred[Result]:
             return runInThread(work)
@@ -222,25 +259,37 @@ def siteBuilder(
         # From the reactor's thread, whichever thread this build runs in.
         reactor.callFromThread(start)
 
-    def build() -> Resource:
+    def buildSite(pages: DevPages | None = None, quiet: bool = False) -> Resource:
         check()
         kind = siteKind(siteDir)
-        _log.info("{line}", line=kind.describe(siteDir))
-        for warning in kind.warnings:
-            _log.warn("{line}", line=warning)
+        if not quiet:
+            _log.info("{line}", line=kind.describe(siteDir))
+            for warning in kind.warnings:
+                _log.warn("{line}", line=warning)
         live = LiveHints()
         if kind.isPlain:
-            site = store(siteDir)
+            site = store(siteDir, quiet=quiet)
             resource = buildPlainResource(
-                site, reactor, settings.preload, sendEarlyHints, live.linksFor
+                site, reactor, settings.preload, sendEarlyHints, live.linksFor, pages
             )
+            if pages is not None:
+                hintsNow(site, live, pages)
             afterFingerprints(
-                [site], site, live, None, existsInFolder(StoreNames(site))
+                [site],
+                None if pages is not None else site,
+                live,
+                None,
+                existsInFolder(StoreNames(site)),
+                quiet,
             )
             return resource
         folder = os.path.join(siteDir, PUBLIC)
-        static = store(os.path.join(siteDir, STATIC), f"/{STATIC}/")
-        public = store(folder, cache=publicCache) if os.path.isdir(folder) else None
+        static = store(os.path.join(siteDir, STATIC), f"/{STATIC}/", quiet=quiet)
+        public = (
+            store(folder, cache=publicCache, quiet=quiet)
+            if os.path.isdir(folder)
+            else None
+        )
         root = buildResource(
             siteDir,
             reactor,
@@ -249,12 +298,50 @@ def siteBuilder(
             sendEarlyHints,
             public,
             live.linksFor,
+            pages,
         )
+        if public is not None and pages is not None:
+            hintsNow(public, live, pages)
         stores = [static] if public is None else [static, public]
         afterFingerprints(
-            stores, public, live, root, _templateExists(root, static, public)
+            stores,
+            None if pages is not None else public,
+            live,
+            root,
+            _templateExists(root, static, public),
+            quiet,
         )
         return root
+
+    if liveReload is None:
+        return buildSite
+    return _devBuilder(buildSite, liveReload, siteDir, reactor)
+
+
+def _devBuilder(
+    buildSite: Callable[[DevPages, bool], Resource],
+    liveReload: LiveReload,
+    siteDir: str,
+    reactor: Any,
+) -> Callable[[], Resource]:
+    """
+    The builds of development mode: one at a time (a change and a SIGHUP
+    may ask at once), each with a token of its own, the first one logged as
+    at start-up, and a site that fails its checks served as an error page.
+    """
+    lock = threading.Lock()
+    builds = itertools.count()
+    templates = os.path.join(siteDir, "templates")
+
+    def build() -> Resource:
+        with lock:
+            pages = liveReload.begin(templates)
+            root: Resource
+            try:
+                root = buildSite(pages, next(builds) > 0)
+            except ConfigError as e:
+                root = pages.siteError(str(e), reactor)
+            return liveReload.wrap(root, pages)
 
     return build
 

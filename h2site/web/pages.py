@@ -121,19 +121,23 @@ class PageResource(resource.Resource):
         code: int = 200,
         earlyHints: EarlyHintsMode = "off",
         sendEarlyHints: SendEarlyHints | None = None,
+        representation: Representation | None = None,
     ) -> None:
         """
         @param earlyHints: when to send a C{103}; C{"off"} unless
             C{sendEarlyHints} is given.
         @param sendEarlyHints: what sends it.
+        @param representation: what to send for the page, if not its body
+            compressed in every coding (C{--dev} sends it with a script
+            added, uncompressed).
         """
         super().__init__()
         self._page = page
         self._code = code
         self._clock = clock
-        self._representation: Representation = representationFromBytes(
-            page.body, _HTML, None
-        )
+        if representation is None:
+            representation = representationFromBytes(page.body, _HTML, None)
+        self._representation: Representation = representation
         self._links = linkField(page.links)
         self._earlyHints = earlyHints
         self._sendEarlyHints = sendEarlyHints

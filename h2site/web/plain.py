@@ -21,11 +21,13 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.web import resource
 from twisted.web.server import NOT_DONE_YET, Request
 
+from h2site.files.representation import Representation
 from h2site.files.safepath import resolveStaticPath
 from h2site.files.store import FileStore, StoredFile
 from h2site.preload.policy import EarlyHintsMode, PreloadSettings
 from h2site.sites.plain import NOT_FOUND_PAGE, Redirect, ServeFile, decide
 from h2site.web.delivery import respond
+from h2site.web.devpages import DevPages
 from h2site.web.pages import (
     DEFAULT_NOT_FOUND,
     PageResource,
@@ -98,16 +100,20 @@ class FileSender:
         linksFor: LinksFor = noLinks,
         earlyHints: EarlyHintsMode = "off",
         sendEarlyHints: SendEarlyHints | None = None,
+        pageRepresentation: Callable[[StoredFile], Representation] | None = None,
     ) -> None:
         """
         @param linksFor: the C{Link} values each HTML file announces.
         @param earlyHints: when a navigation to an HTML file gets a C{103}.
         @param sendEarlyHints: what sends it; none is sent without it.
+        @param pageRepresentation: what to send for an HTML file instead of
+            its stored representation (C{--dev} adds its script).
         """
         self._clock = clock
         self._linksFor = linksFor
         self._earlyHints = earlyHints
         self._sendEarlyHints = sendEarlyHints
+        self._pageRepresentation = pageRepresentation
 
     def send(
         self,
@@ -129,6 +135,8 @@ class FileSender:
             hints = self._earlyHints if refresh is not None else "off"
             announceLinks(request, links, hints, self._sendEarlyHints)
             cacheControl = REVALIDATE
+            if self._pageRepresentation is not None:
+                rep = self._pageRepresentation(stored)
         else:
             cacheControl = cacheControlFor(request.args.get(b"v"), rep.version)
         return respond(request, rep, cacheControl, self._clock, (), code, refresh)
@@ -247,6 +255,7 @@ def buildPlainResource(
     preload: PreloadSettings | None = None,
     sendEarlyHints: SendEarlyHints | None = None,
     linksFor: LinksFor = noLinks,
+    dev: DevPages | None = None,
 ) -> FolderResource:
     """
     Index a plain site and build its resource: the folder at C{/}, its own
@@ -258,6 +267,7 @@ def buildPlainResource(
     @param preload: what pages announce; the defaults when L{None}.
     @param linksFor: the C{Link} values of each HTML file; with preload off,
         none are sent.
+    @param dev: in development mode, what the pages are sent as.
     """
     if store.prefix != "/":
         raise ValueError(f"a plain site is served at /, not {store.prefix!r}")
@@ -269,6 +279,12 @@ def buildPlainResource(
         linksFor if preload.enabled else noLinks,
         preload.earlyHints,
         sendEarlyHints,
+        dev.storedPage if dev is not None else None,
     )
-    builtIn = PageResource(DEFAULT_NOT_FOUND, clock, 404)
+    builtIn = PageResource(
+        DEFAULT_NOT_FOUND,
+        clock,
+        404,
+        representation=dev.page(DEFAULT_NOT_FOUND.body) if dev is not None else None,
+    )
     return FolderResource(store, sender, NotFoundFile(store, sender, builtIn))

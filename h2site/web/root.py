@@ -27,6 +27,7 @@ from h2site.preload.policy import (
 )
 from h2site.refs.links import linkHeaderValues
 from h2site.sites.templates import RenderedPage, renderPages, staticURLFactory
+from h2site.web.devpages import DevPages
 from h2site.web.pages import DEFAULT_NOT_FOUND, PageResource, SendEarlyHints
 from h2site.web.plain import FileSender, FolderResource, LinksFor, noLinks
 from h2site.web.static import StaticRoot
@@ -99,6 +100,7 @@ def buildResource(
     sendEarlyHints: SendEarlyHints | None = None,
     public: FileStore | None = None,
     publicLinks: LinksFor = noLinks,
+    dev: DevPages | None = None,
 ) -> SiteRoot:
     """
     Index the static files, render the site in C{siteDir}, work out each
@@ -112,7 +114,10 @@ def buildResource(
     @param public: the (empty) index of C{siteDir}'s C{public/} folder,
         with C{prefix} C{/}; built here.  L{None} for none.
     @param publicLinks: the C{Link} values of the HTML files of C{public/}.
-    @raise h2site.errors.ConfigError: if a template fails to render.
+    @param dev: in development mode, what the pages are sent as, and what
+        stands in for a page whose template fails (status 500).
+    @raise h2site.errors.ConfigError: if a template fails to render (never
+        with C{dev}).
     """
     if preload is None:
         preload = PreloadSettings()
@@ -130,6 +135,7 @@ def buildResource(
     graph = AssetGraph(
         AnyOf(source, StaticAssetFiles(public)) if public is not None else source,
         preload.limits,
+        dev.scans if dev is not None else None,
     )
 
     def findLinks(html: str, url: str) -> Sequence[str]:
@@ -139,10 +145,20 @@ def buildResource(
         os.path.join(siteDir, "templates"),
         staticURLFactory(staticDir if hasStatic else None, version=store.version),
         findLinks if preload.enabled else _noLinks,
+        dev.errorPage if dev is not None else None,
     )
 
     def page(rendered: RenderedPage, code: int = 200) -> PageResource:
-        return PageResource(rendered, clock, code, preload.earlyHints, sendEarlyHints)
+        if rendered.error is not None:
+            code = 500
+        return PageResource(
+            rendered,
+            clock,
+            code,
+            preload.earlyHints,
+            sendEarlyHints,
+            dev.page(rendered.body) if dev is not None else None,
+        )
 
     notFound = page(notFoundPage or DEFAULT_NOT_FOUND, code=404)
     publicFiles = None
@@ -152,6 +168,7 @@ def buildResource(
             publicLinks if preload.enabled else noLinks,
             preload.earlyHints,
             sendEarlyHints,
+            dev.storedPage if dev is not None else None,
         )
         publicFiles = FolderResource(public, sender, notFound)
     return SiteRoot(

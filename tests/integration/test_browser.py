@@ -64,7 +64,8 @@ STYLESHEET = "/static/css/app.css"
 ENTRY_MODULE = "/static/js/main.mjs"
 
 #: A page of Debian's Python documentation (python3-doc), under the 256 KiB
-#: above which h2site sends a page as written, without fingerprints.
+#: above which h2site keeps a page on disk (it fingerprints those too, into
+#: its cache folder, but this one is held in memory).
 DOCS_PAGE = "/tutorial/index.html"
 
 #: The stylesheets and scripts that page's C{Link} header preloads, without

@@ -273,10 +273,11 @@ class DefaultModeTests(SynchronousTestCase):
 
     def get(self) -> httpx.Response:
         """
-        Fetch the home page, trusting only the development certificate.
+        Fetch the home page, trusting only the local CA that issued the
+        development certificate.
         """
-        cert = self.tmp / "state" / "h2site" / "dev-cert.pem"
-        ctx = ssl.create_default_context(cafile=str(cert))
+        ca = self.tmp / "state" / "h2site" / "local-ca.pem"
+        ctx = ssl.create_default_context(cafile=str(ca))
         ctx.set_alpn_protocols(["h2", "http/1.1"])
         with httpx.Client(http2=True, verify=ctx) as client:
             return client.get("https://localhost:8443/")
@@ -379,7 +380,9 @@ class StartupErrorTests(SynchronousTestCase):
         """
         (self.tmp / "site" / "templates" / "about.html").write_text("{{ nope }}")
         result = runTwistd("-p", "tcp:0", cwd=self.tmp)
-        self.assertOneLineError(result, "template 'about.html': 'nope' is undefined")
+        self.assertOneLineError(
+            result, "template 'about.html' line 1: 'nope' is undefined"
+        )
 
     def test_help(self) -> None:
         """

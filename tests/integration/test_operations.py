@@ -136,7 +136,7 @@ class ReloadTests(SynchronousTestCase):
         self.server.signal(signal.SIGHUP)
         self.server.waitForOutput(
             r"reload failed, still serving the previous version: "
-            r"template 'about.html': 'broken' is undefined"
+            r"template 'about.html' line 1: 'broken' is undefined"
         )
         (self.site / "templates" / "about.html").write_text("fixed")
         shutil.copy(sharedCertificates().otherKey, self.keyFile)

@@ -77,11 +77,16 @@ class StaticOptionsTests(OptionsTestCase):
 
     def test_devCertificateNoHSTS(self) -> None:
         """
-        With the development certificate HSTS is off unless asked for, so
-        a developer's browser is not pinned to HTTPS on localhost.
+        With the development certificate HSTS is off, even if asked for
+        (which one warning says), so a developer's browser is not pinned to
+        HTTPS on localhost.
         """
         self.assertEqual(self.parse().config.hstsMaxAge, 0)
-        self.assertEqual(self.parse("--hsts-max-age", "60").config.hstsMaxAge, 60)
+        self.assertEqual(self.parse().config.warnings, ())
+        config = self.parse("--hsts-max-age", "60").config
+        self.assertEqual(config.hstsMaxAge, 0)
+        [warning] = config.warnings
+        self.assertTrue(warning.startswith("--hsts-max-age is ignored: "), warning)
 
     def test_values(self) -> None:
         """
@@ -413,12 +418,12 @@ class BuildConfigTests(SynchronousTestCase):
         """
         config = buildConfig({"site": str(self.site)}, self.environ)
         self.assertEqual(
-            config.devCertificate,
-            DevCertificate(
-                str(self.tmp / "st" / "h2site"), "ssl:port=8443:interface=127.0.0.1"
-            ),
+            config.devCertificate, DevCertificate(str(self.tmp / "st" / "h2site"))
         )
-        self.assertEqual(config.listen, ())
+        self.assertEqual(
+            [(s.plain, s.devCertificate, s.tls) for s in config.listen],
+            [("tcp:port=8443:backlog=50:interface=127.0.0.1", True, None)],
+        )
         self.assertEqual(config.hstsMaxAge, 0)
         self.assertFalse((self.tmp / "st").exists())
 

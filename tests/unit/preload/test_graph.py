@@ -9,6 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from h2site.preload.graph import (
     AssetGraph,
     PreloadLimits,
+    Scans,
     boundAssets,
     moduleAssets,
     orderAssets,
@@ -427,3 +428,32 @@ class BoundTests(SynchronousTestCase):
         ).assets(DEMO_PAGE, "/")
         self.assertEqual([a.as_ for a in assets], ["style", "style", "font"])
         self.assertEqual(omitted, 6)
+
+
+class RememberedTests(SynchronousTestCase):
+    """
+    Scans kept across builds (C{--dev}): those of fingerprinted URLs only.
+    """
+
+    def test_fingerprintedReused(self) -> None:
+        """
+        A stylesheet named by its fingerprint is read by the first graph
+        only; one named without is read by each graph.
+        """
+        files = {
+            "/a.css": b"@import 'b.css';",
+            "/b.css": b"p { color: red }",
+        }
+        page = (
+            '<link rel=stylesheet href="/a.css?v=0123456789abcdef">'
+            '<link rel=stylesheet href="/b.css">'
+        )
+        remembered: Scans = {}
+        first, second = FakeSource(files), FakeSource(files)
+        expected = AssetGraph(first, remembered=remembered).assets(page, "/")
+        self.assertEqual(
+            AssetGraph(second, remembered=remembered).assets(page, "/"), expected
+        )
+        self.assertEqual(sorted(first.reads), ["/a.css?v=0123456789abcdef", "/b.css"])
+        self.assertEqual(second.reads, ["/b.css"])
+        self.assertEqual(list(remembered), [("/a.css?v=0123456789abcdef", "style")])

@@ -11,8 +11,9 @@ from pathlib import Path
 from twisted.trial.unittest import SynchronousTestCase
 
 from h2site.files.store import FileStore, MemoryLimits
+from h2site.preload.files import StaticAssetFiles
 from h2site.preload.graph import PreloadLimits
-from h2site.preload.pages import pageHints
+from h2site.preload.pages import PageLinks, pageHints
 
 
 def _unused(work: object) -> object:
@@ -107,3 +108,38 @@ class PageHintsTests(SynchronousTestCase):
         """
         hints = pageHints(self.store, PreloadLimits(maxLinks=1))
         self.assertEqual(len(hints.links["index.html"]), 1)
+
+
+class RememberedPagesTests(SynchronousTestCase):
+    """
+    The links of pages kept across builds (C{--dev}).
+    """
+
+    def test_samePagesNotReadAgain(self) -> None:
+        """
+        A page whose bytes are the same as last build's announces what it
+        did without being read again; a changed page is read.
+        """
+        root = Path(self.mktemp())
+        files = {
+            "index.html": b"<link rel=stylesheet href=css/site.css>",
+            "about.html": b"<link rel=stylesheet href=css/site.css><p>about",
+            "css/site.css": b"p { margin: 0 }",
+        }
+        remembered: PageLinks = {}
+        first = pageHints(builtStore(root, files), None, remembered)
+        self.assertEqual(len(remembered), 2)
+        (root / "about.html").write_bytes(b"<link rel=stylesheet href=css/gone.css>")
+        store = builtStore(root, {})
+        reads: list[str] = []
+        read = StaticAssetFiles.read
+
+        def counting(self: StaticAssetFiles, url: str, limit: int) -> bytes | None:
+            reads.append(url)
+            return read(self, url, limit)
+
+        self.patch(StaticAssetFiles, "read", counting)
+        second = pageHints(store, None, remembered)
+        self.assertEqual(second.links["index.html"], first.links["index.html"])
+        self.assertNotIn("about.html", second.links)
+        self.assertEqual(reads, ["/about.html"])
