@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,6 +29,8 @@ from twisted.logger import Logger
 from twisted.web import http
 from twisted.web.resource import Resource
 
+from h2site.acme.service import AcmeService
+from h2site.acme.state import ensureCertificate
 from h2site.config import Config, checkSiteDir
 from h2site.errors import ConfigError, StartupError
 from h2site.files.store import FileStore, MemoryLimits
@@ -43,7 +45,7 @@ from h2site.ops.sdnotify import Notifier
 from h2site.ops.supervisor import STOP_MARGIN, STOP_TIMEOUT, WorkerSupervisor
 from h2site.sites.check import listBroken
 from h2site.sites.kinds import STATIC, siteKind
-from h2site.tls.context import utcNow
+from h2site.tls.context import ChallengeCertificates, KeyAndChain, utcNow
 from h2site.tls.devcert import devCertificatePaths, ensureDevCertificate
 from h2site.tls.endpoints import ListenSpec, TLSFiles, withTLS
 from h2site.tls.localca import localCAPaths
@@ -54,7 +56,7 @@ from h2site.web.redirect import RedirectResource
 from h2site.web.root import buildResource
 from h2site.web.site import H2Site
 
-__all__ = ["buildServer", "listenSpecs", "makeService", "runCheck"]
+__all__ = ["acmeSpecs", "buildServer", "listenSpecs", "makeService", "runCheck"]
 
 _log = Logger(namespace="h2site.server")
 
@@ -71,6 +73,8 @@ def listenSpecs(config: Config, create: bool = True) -> tuple[ListenSpec, ...]:
         and never write them.
     @raise StartupError: if the certificate cannot be written or read.
     """
+    if config.acme.enabled:
+        return acmeSpecs(config, create)
     dev = config.devCertificate
     if dev is None:
         return config.listen
@@ -90,6 +94,37 @@ def listenSpecs(config: Config, create: bool = True) -> tuple[ListenSpec, ...]:
         return tuple(
             withTLS(spec, files) if spec.devCertificate else spec
             for spec in config.listen
+        )
+    except ConfigError as e:
+        raise StartupError(str(e)) from None
+
+
+def acmeSpecs(config: Config, create: bool = True) -> tuple[ListenSpec, ...]:
+    """
+    The listeners of L{listenSpecs} with ACME on: those with C{acme} set
+    serve the certificate file in the state folder, which the ACME service
+    replaces; until the CA issues one, a temporary self-signed one.
+
+    @param create: write the temporary certificate if there is no usable
+        one (the process that listens does; workers only read).
+    @raise StartupError: if the state folder cannot be written, or the
+        file read.
+    """
+    settings = config.acme
+    path = str(settings.certificatePath)
+    try:
+        if create:
+            why = ensureCertificate(settings, utcNow())
+            if why is not None:
+                _log.warn(
+                    "serving a temporary self-signed certificate for {domains} "
+                    "until the ACME CA issues one: {why}",
+                    domains=", ".join(settings.domains),
+                    why=why,
+                )
+        files = TLSFiles(path, path)
+        return tuple(
+            withTLS(spec, files) if spec.acme else spec for spec in config.listen
         )
     except ConfigError as e:
         raise StartupError(str(e)) from None
@@ -220,6 +255,8 @@ def buildServer(
     notifier: Notifier,
     reactor: Any,
     redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]] = (),
+    challenges: MutableMapping[str, str] | None = None,
+    alpn: ChallengeCertificates | None = None,
 ) -> service.MultiService:
     """
     The serving part of h2site: render the site, build the C{Site}, listen
@@ -230,6 +267,8 @@ def buildServer(
     @param listen: the listeners with their endpoints, in order.
     @param redirects: plain-HTTP listeners to redirect to HTTPS from this
         process (none in workers: the supervisor answers those).
+    @param challenges: the ACME HTTP-01 answers those listeners give.
+    @param alpn: the ACME TLS-ALPN-01 certificates the TLS listeners give.
     @raise StartupError: if a template fails to render (not with C{--dev},
         which serves an error page in its place).
     """
@@ -254,7 +293,9 @@ def buildServer(
         headers,
         limits=config.connectionLimits,
     )
-    listening = ListeningService(listen, site, accessLog, config.shutdownTimeout)
+    listening = ListeningService(
+        listen, site, accessLog, config.shutdownTimeout, challenges=alpn
+    )
     control = ControlService(
         site=site,
         build=build,
@@ -263,6 +304,7 @@ def buildServer(
         notifier=notifier,
         reactor=reactor,
     )
+    control.setName("control")
     top = service.MultiService()
     # Control first: it takes the signals before anything listens.
     control.setServiceParent(top)
@@ -274,6 +316,7 @@ def buildServer(
             redirects,
             accessLog,
             listening.httpsPort,
+            challenges=challenges,
         ).setServiceParent(top)
     if live is not None:
         # Last, so stopped first: its event streams end before the
@@ -289,6 +332,7 @@ def _redirectService(
     accessLog: AccessLog,
     listeningPort: Callable[[], int | None],
     ownLog: bool = False,
+    challenges: MutableMapping[str, str] | None = None,
 ) -> RedirectService:
     """
     The C{--redirect} listeners, sending clients to C{--redirect-port}, else
@@ -300,6 +344,7 @@ def _redirectService(
         listens.
     @param ownLog: open and close C{accessLog} with this service (when no
         serving service in this process does).
+    @param challenges: the ACME HTTP-01 answers to give, if any.
     """
     configured = next(
         (configuredPort(spec) for spec in listen if spec.tls is not None), None
@@ -309,7 +354,7 @@ def _redirectService(
         return config.redirectPort or listeningPort() or configured or 443
 
     site = H2Site(
-        RedirectResource(httpsPort),
+        RedirectResource(httpsPort, challenges),
         accessLog.write,
         config.healthPath,
         _headerPolicy(config),
@@ -366,8 +411,19 @@ def makeService(config: Config, argv: Sequence[str]) -> service.IService:
     specs = listenSpecs(config)
     listen = [(spec, _endpoint(spec)) for spec in specs]
     redirects = [(spec, _endpoint(spec)) for spec in config.redirect]
+    answers: dict[str, str] = {}
+    alpn: dict[str, KeyAndChain] = {}
     if config.workers == 1:
-        return buildServer(config, listen, Notifier(os.environ), reactor, redirects)
+        top = buildServer(
+            config, listen, Notifier(os.environ), reactor, redirects, answers, alpn
+        )
+        if config.acme.enabled:
+            control: Any = top.getServiceNamed("control")
+            acme = AcmeService(
+                config.acme, answers, control.checkCertificates, reactor, alpn
+            )
+            acme.setServiceParent(top)
+        return top
     try:
         # Fail now, in one line, rather than in every worker.  Nothing is
         # kept in memory (so nothing is compressed): only the templates and
@@ -387,12 +443,22 @@ def makeService(config: Config, argv: Sequence[str]) -> service.IService:
     )
     if not redirects:
         return supervisor
-    # Redirects are cheap: the supervisor answers them itself.
+    # Redirects are cheap: the supervisor answers them itself, and is the
+    # one process that talks to the ACME CA; the workers take up the new
+    # certificate through their own watch of its file.
     top = service.MultiService()
     supervisor.setServiceParent(top)
     accessLog = AccessLog(config.accessLog, config.accessLogFormat, reactor)
     redirect = _redirectService(
-        config, specs, redirects, accessLog, supervisor.httpsPort, ownLog=True
+        config,
+        specs,
+        redirects,
+        accessLog,
+        supervisor.httpsPort,
+        ownLog=True,
+        challenges=answers,
     )
     redirect.setServiceParent(top)
+    if config.acme.enabled:
+        AcmeService(config.acme, answers, lambda: None, reactor).setServiceParent(top)
     return top

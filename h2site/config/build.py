@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.test_config,tests.unit.config.test_listen -*-
+# -*- test-case-name: tests.unit.test_config,tests.unit.config -*-
 """
 Building the L{Config} from the options given: each option's row of
 L{h2site.config.options.OPTIONS} parses its value, and the few rules that
@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar, cast
 
+from h2site.acme.settings import stateFolderName
 from h2site.config.dev import devRules
 from h2site.config.options import OPTIONS, Flag
 from h2site.config.values import (
@@ -29,12 +30,16 @@ from h2site.tls.devcert import stateDirectory
 from h2site.tls.endpoints import (
     ListenSpec,
     TLSFiles,
+    acmeListener,
     parseListen,
     splitDescription,
     wrapInTLS,
 )
 
-__all__ = ["buildConfig"]
+__all__ = ["ACME_DEFAULT_PORT", "buildConfig"]
+
+#: With --acme-domain and no --port: HTTPS where the public looks for it.
+ACME_DEFAULT_PORT = "ssl:port=443"
 
 
 _T = TypeVar("_T")
@@ -138,7 +143,7 @@ def _cleartextWarning(listen: Sequence[ListenSpec]) -> str | None:
     browser speaks HTTP/2 without TLS), and how to get TLS, unless they are
     Unix sockets, which only a proxy on this machine reaches.
     """
-    plain = [s for s in listen if s.tls is None and not s.devCertificate]
+    plain = [s for s in listen if s.tls is None and not (s.devCertificate or s.acme)]
     plain = [s for s in plain if s.kind != "unix"]
     if not plain:
         return None
@@ -197,9 +202,18 @@ def _listen(
     )
     given = bool(config.listen)
     default = DEFAULT_PORT if tls is None else DEFAULT_PLAIN_PORT
+    if config.acme.enabled:
+        default = ACME_DEFAULT_PORT
+        if tls is not None:
+            raise ConfigError(
+                "--acme-domain and --tls-cert both give the certificate; "
+                "choose one (or give --tls-cert's files to ssl: listeners)"
+            )
     listen = config.listen or (parseListen(default),)
     if tls is not None:
         listen = wrapInTLS(listen, tls)
+    if config.acme.enabled:
+        listen = tuple(acmeListener(spec) for spec in listen)
     hstsGiven = _given(arguments, "hsts-max-age") is not None and config.hstsMaxAge > 0
     warnings = [
         w
@@ -221,13 +235,60 @@ def _checkRedirect(config: Config) -> None:
     Redirects send clients to HTTPS: there must be a port to send them to.
     """
     hasTLS = config.devCertificate is not None or any(
-        spec.tls is not None for spec in config.listen
+        spec.tls is not None or spec.acme for spec in config.listen
     )
     if config.redirect and config.redirectPort is None and not hasTLS:
         raise ConfigError(
             "--redirect needs an HTTPS listener to send clients to: add "
             "--port ssl:... (or --tls-cert) or give the port with --redirect-port"
         )
+
+
+def _acme(
+    config: Config, arguments: Mapping[str, object], environ: Mapping[str, str]
+) -> Config:
+    """
+    The rules of automatic HTTPS: the terms agreed to, a CA bundle that
+    exists, a listener to serve the certificate, not with C{--dev}; the
+    challenges answered (HTTP-01 first when there is a C{--redirect}
+    listener, else TLS-ALPN-01 alone) and the state folder.
+    """
+    acme = config.acme
+    bundle = _given(arguments, "acme-ca-bundle")
+    if not acme.enabled:
+        for name in ("acme-email", "acme-directory", "acme-ca-bundle"):
+            if _given(arguments, name) is not None:
+                raise ConfigError(f"--{name} goes with --acme-domain; give the names")
+        return config
+    if not acme.agreed:
+        raise ConfigError(
+            f"--acme-domain needs your agreement to the CA's terms of service: "
+            f"read those linked from {acme.directory}, then add --acme-agree-tos"
+        )
+    if config.dev:
+        raise ConfigError(
+            "--acme-domain and --dev do not go together: --dev serves this "
+            "machine only, with the development certificate"
+        )
+    if bundle is not None:
+        bundle = os.path.abspath(bundle)
+        if not os.path.isfile(bundle) or not os.access(bundle, os.R_OK):
+            raise ConfigError(f"--acme-ca-bundle {bundle!r} is not a readable file")
+    if not any(spec.acme for spec in config.listen):
+        raise ConfigError(
+            "--acme-domain: no --port serves its certificate; give a port "
+            "number, ssl:port=443 (without keys) or a tcp: endpoint"
+        )
+    kinds = ("http-01", "tls-alpn-01") if config.redirect else ("tls-alpn-01",)
+    if not config.redirect and config.workers > 1:
+        raise ConfigError(
+            "--acme-domain with --workers needs --redirect tcp:port=80 for the "
+            "CA's HTTP-01 challenge: the TLS-ALPN-01 one is answered by a "
+            "single process only"
+        )
+    folder = stateDirectory(environ) / "acme" / stateFolderName(acme.directory)
+    acme = replace(acme, caBundle=bundle, folder=str(folder), challenges=kinds)
+    return replace(config, acme=acme)
 
 
 def buildConfig(arguments: Mapping[str, object], environ: Mapping[str, str]) -> Config:
@@ -247,6 +308,7 @@ def buildConfig(arguments: Mapping[str, object], environ: Mapping[str, str]) -> 
     assert isinstance(siteDir, str)
     config = _filled(Config(siteDir=siteDir), values)
     config = _listen(config, arguments, environ)
+    config = _acme(config, arguments, environ)
     _checkRedirect(config)
     config = devRules(config, arguments)
     cache = stateDirectory(environ) / "compressed"

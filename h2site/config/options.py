@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from h2site.acme.settings import parseDirectory, parseDomain, parseEmail
 from h2site.config.values import DEFAULT_SHUTDOWN_TIMEOUT, MAX_WORKERS
 from h2site.errors import ConfigError
 from h2site.ops.accesslog import FORMATS
@@ -390,6 +391,42 @@ OPTIONS: tuple[Option | Flag, ...] = (
     ),
     Option("tls-key", "PEM private key for --tls-cert (unencrypted)."),
     Option("tls-chain", "PEM intermediates to send after --tls-cert."),
+    Option(
+        "acme-domain",
+        "Automatic HTTPS: obtain a certificate for this name from an ACME CA "
+        "(Let's Encrypt by default) and renew it; repeat for more names, all "
+        "in one certificate. Port numbers, ssl: without keys and plain "
+        "--port listeners then serve it (on every interface unless told); the "
+        "CA's challenge is answered on --redirect (HTTP-01), else on TLS.",
+        _plain(parseDomain),
+        "acme.domains",
+        repeatable=True,
+    ),
+    Option(
+        "acme-email",
+        "Contact address for the ACME account, which the CA may write to.",
+        _plain(parseEmail),
+        "acme.email",
+    ),
+    Option(
+        "acme-directory",
+        "The ACME CA's directory URL (https://...), letsencrypt (the default) "
+        "or letsencrypt-staging (for trials: untrusted certificates).",
+        _plain(parseDirectory),
+        "acme.directory",
+    ),
+    Option(
+        "acme-ca-bundle",
+        "PEM file of the CAs to trust for a private ACME CA's own HTTPS.",
+    ),
+    Flag(
+        "acme-agree-tos",
+        "Agree to the ACME CA's terms of service (needed with --acme-domain; "
+        "read them first: the CA's directory links them).",
+        "Do not agree to them (the default: --acme-domain then refuses to start).",
+        "acme.agreed",
+        default=False,
+    ),
     Option(
         "hsts-max-age",
         "Strict-Transport-Security max-age in seconds on HTTPS responses; 0 "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from h2site.acme.settings import AcmeSettings
 from h2site.files.store import MemoryLimits
 from h2site.http.limits import ConnectionLimits
 from h2site.preload.policy import PreloadSettings
@@ -97,6 +98,8 @@ class Config:
         each worker): options that work, but not as one might think.
     @ivar dev: development mode: watch the site folder and serve each
         change at once, with live reload (L{h2site.config.dev}).
+    @ivar acme: automatic HTTPS, when it names domains: the listeners with
+        C{acme} set serve the certificate it keeps (L{h2site.acme}).
     """
 
     siteDir: str
@@ -120,6 +123,7 @@ class Config:
     check: bool = False
     warnings: tuple[str, ...] = ()
     dev: bool = False
+    acme: AcmeSettings = field(default_factory=AcmeSettings)
 
     @property
     def devListeners(self) -> tuple[ListenSpec, ...]:

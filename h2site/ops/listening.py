@@ -30,7 +30,13 @@ from twisted.python.failure import Failure
 
 from h2site.errors import StartupError
 from h2site.ops.accesslog import AccessLog
-from h2site.tls.context import ReloadableTLS, fingerprint, isExpired, utcNow
+from h2site.tls.context import (
+    ChallengeCertificates,
+    ReloadableTLS,
+    fingerprint,
+    isExpired,
+    utcNow,
+)
 from h2site.tls.endpoints import ListenSpec
 from h2site.web.site import H2Site
 
@@ -88,8 +94,15 @@ class ListeningService(service.Service):
         site: H2Site,
         accessLog: AccessLog,
         shutdownTimeout: float = 10.0,
+        challenges: ChallengeCertificates | None = None,
     ) -> None:
+        """
+        @param challenges: TLS-ALPN-01 certificates the ACME service puts
+            here while a CA validates, answered on the listeners that
+            serve its certificate (L{ListenSpec.acme}).
+        """
         self._listen = listen
+        self._challenges = challenges
         self._site = site
         self._accessLog = accessLog
         self._shutdownTimeout = shutdownTimeout
@@ -121,7 +134,8 @@ class ListeningService(service.Service):
     ) -> IListeningPort:
         factory = self._site
         if spec.tls is not None:
-            creator = ReloadableTLS(spec.tls)
+            challenges = self._challenges if spec.acme else None
+            creator = ReloadableTLS(spec.tls, challenges)
             self.tls.append((spec, creator))
             factory = TLSMemoryBIOFactory(  # type: ignore[assignment]
                 creator, False, self._site

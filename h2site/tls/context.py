@@ -5,6 +5,7 @@ Certificates and TLS policy: one place decides what h2site offers on the wire.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,11 +27,13 @@ from zope.interface import implementer
 from h2site.errors import ConfigError
 
 __all__ = [
+    "ACME_TLS_ALPN",
     "ALPN_PROTOCOLS",
     "ENDPOINT_OPTIONS",
     "GROUPS",
     "TLS12_CIPHERS",
     "TLS_OPTIONS",
+    "ChallengeCertificates",
     "FileOptions",
     "KeyAndChain",
     "ReloadableTLS",
@@ -45,6 +48,11 @@ __all__ = [
 #: that offers only C{http/1.0} (C{curl --http1.0}) would otherwise get a
 #: handshake failure; the HTTP/1.1 channel serves HTTP/1.0 requests.
 ALPN_PROTOCOLS = [b"h2", b"http/1.1", b"http/1.0"]
+
+#: The ALPN protocol of ACME's TLS-ALPN-01 challenge (RFC 8737): a CA
+#: offering it alone, with a name as SNI, gets that name's challenge
+#: certificate instead of the site's.
+ACME_TLS_ALPN = b"acme-tls/1"
 
 #: TLS 1.2 suites: forward-secret AEAD only.  These are also the only TLS 1.2
 #: suites RFC 9113 (HTTP/2) does not forbid.  TLS 1.3 suites are all fine and
@@ -208,6 +216,10 @@ def fingerprint(certificate: x509.Certificate) -> str:
     return certificate.fingerprint(hashes.SHA256()).hex(":").upper()
 
 
+#: TLS-ALPN-01 challenge certificates by (lower-case) name.
+ChallengeCertificates = Mapping[str, KeyAndChain]
+
+
 class _PolicyOptions(CertificateOptions):
     """
     C{CertificateOptions} that also limits the key-exchange groups.
@@ -220,6 +232,9 @@ class _PolicyOptions(CertificateOptions):
     """
 
     _groupsSet = False
+    #: The TLS-ALPN-01 challenge certificates by name, or L{None} when
+    #: ACME does not answer on this listener.
+    challenges: ChallengeCertificates | None = None
 
     def getContext(self) -> SSL.Context:
         ctx: SSL.Context = super().getContext()
@@ -229,16 +244,39 @@ class _PolicyOptions(CertificateOptions):
             raw = getattr(ctx, "_context", None)
             if setGroups is not None and raw is not None:
                 setGroups(raw, GROUPS)
+            if self.challenges is not None:
+                ctx.set_alpn_select_callback(self._selectProtocol)
         return ctx
 
+    def _selectProtocol(self, conn: Connection, offered: list[bytes]) -> bytes:
+        """
+        Twisted's choice (the first of L{ALPN_PROTOCOLS} offered), except
+        for a CA validating a name with TLS-ALPN-01: then the challenge
+        certificate is put on this one connection, before OpenSSL sends
+        any (the ALPN choice comes first in the handshake).
+        """
+        if ACME_TLS_ALPN in offered and self.challenges:
+            name = (conn.get_servername() or b"").decode("ascii", "replace").lower()
+            material = self.challenges.get(name)
+            if material is not None:
+                conn.use_certificate(material.certificate)
+                conn.use_privatekey(material.key)
+                return ACME_TLS_ALPN
+        return next((p for p in ALPN_PROTOCOLS if p in offered), b"")
 
-def certificateOptions(material: KeyAndChain) -> CertificateOptions:
+
+def certificateOptions(
+    material: KeyAndChain, challenges: ChallengeCertificates | None = None
+) -> CertificateOptions:
     """
     The server side of h2site's TLS policy: TLS 1.2 and 1.3 only, ECDHE with
     AEAD ciphers on TLS 1.2 over the groups in L{GROUPS}, and ALPN offering
     C{h2} before C{http/1.1}.
+
+    @param challenges: TLS-ALPN-01 certificates by name, which the ACME
+        service fills while a CA validates (L{ACME_TLS_ALPN}).
     """
-    return _PolicyOptions(
+    options = _PolicyOptions(
         privateKey=crypto.PKey.from_cryptography_key(material.key),
         certificate=crypto.X509.from_cryptography(material.certificate),
         extraCertChain=[crypto.X509.from_cryptography(c) for c in material.chain],
@@ -251,6 +289,8 @@ def certificateOptions(material: KeyAndChain) -> CertificateOptions:
         # process, undoing forward secrecy for every resumed session.
         enableSessions=True,
     )
+    options.challenges = challenges
+    return options
 
 
 def utcNow() -> datetime:
@@ -276,15 +316,18 @@ class ReloadableTLS:
     handshake gets the new certificate.
     """
 
-    def __init__(self, material: KeyAndChain) -> None:
+    def __init__(
+        self, material: KeyAndChain, challenges: ChallengeCertificates | None = None
+    ) -> None:
         self.material = material
-        self.options = certificateOptions(material)
+        self._challenges = challenges
+        self.options = certificateOptions(material, challenges)
 
     def replace(self, material: KeyAndChain) -> None:
         """
         Use C{material} for every new connection from now on.
         """
-        options = certificateOptions(material)
+        options = certificateOptions(material, self._challenges)
         self.material, self.options = material, options
 
     def serverConnectionForTLS(self, tlsProtocol: TLSMemoryBIOProtocol) -> Connection:

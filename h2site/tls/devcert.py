@@ -46,6 +46,7 @@ __all__ = [
     "ensureDevCertificate",
     "ensureLocalCA",
     "stateDirectory",
+    "writeAtomically",
 ]
 
 KEY_NAME = "dev-key.pem"
@@ -88,7 +89,7 @@ def _usable(material: KeyAndChain, authority: LocalAuthority, now: datetime) -> 
     return names >= set(DEV_NAMES)
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
+def writeAtomically(path: Path, data: bytes, mode: int) -> None:
     """
     Write atomically (a uniquely named file renamed over C{path}), so a
     crash never leaves half a key, with C{mode} set before any byte is
@@ -149,8 +150,8 @@ def _ensureAuthority(directory: Path, now: datetime) -> tuple[LocalAuthority, bo
     keyPath, certPath = localCAPaths(directory)
     key, cert = makeAuthority(now, currentOwner())
     try:
-        _write(keyPath, pemKey(key), 0o600)
-        _write(certPath, _pem(cert), 0o644)
+        writeAtomically(keyPath, pemKey(key), 0o600)
+        writeAtomically(certPath, _pem(cert), 0o644)
     except OSError as e:
         raise _unwritable(directory, e) from None
     return LocalAuthority(key=key, certificate=cert, path=certPath), True
@@ -201,8 +202,8 @@ def ensureDevCertificate(directory: Path, now: datetime) -> tuple[Path, Path, bo
             pass
         key, cert = issueLeaf(authority, now)
         try:
-            _write(keyPath, pemKey(key), 0o600)
-            _write(certPath, _pem(cert), 0o600)
+            writeAtomically(keyPath, pemKey(key), 0o600)
+            writeAtomically(certPath, _pem(cert), 0o600)
         except OSError as e:
             raise _unwritable(directory, e) from None
     return keyPath, certPath, True

@@ -48,6 +48,7 @@ __all__ = [
     "ListenSpec",
     "Signature",
     "TLSFiles",
+    "acmeListener",
     "escape",
     "fileSignature",
     "parseListen",
@@ -122,6 +123,9 @@ class ListenSpec:
         gives them C{--tls-cert}'s instead, and clears this).  C{tls}
         stays L{None} until start-up loads it (L{withTLS}); the flag
         stays, so that what is served with it (never HSTS) can tell.
+    @ivar acme: TLS with the certificate h2site obtains by ACME
+        (L{acmeListener}); like C{devCertificate}, C{tls} stays L{None}
+        until start-up loads it.
     """
 
     description: str
@@ -131,6 +135,7 @@ class ListenSpec:
     tlsSignature: Signature = ()
     proxy: bool = False
     devCertificate: bool = False
+    acme: bool = False
 
     @property
     def kind(self) -> str:
@@ -231,11 +236,15 @@ def _splitType(description: str) -> tuple[str, str]:
     return description, ""
 
 
-def parseListen(description: str, option: str = "--port") -> ListenSpec:
+def parseListen(
+    description: str, option: str = "--port", defaultInterface: str = DEV_INTERFACE
+) -> ListenSpec:
     """
     Check one C{--port} value and load any certificate it names.
 
     @param option: the option it was given with, for messages.
+    @param defaultInterface: where a listener asking for h2site's
+        certificate listens unless it says (C{""}: everywhere).
 
     @raise ConfigError: for an empty or unparsable string, a bad port number,
         an unsupported C{ssl:} or C{tcp:} argument, a C{haproxy:} with
@@ -251,7 +260,7 @@ def parseListen(description: str, option: str = "--port") -> ListenSpec:
             f"or tcp:8080"
         )
     if kind != "haproxy":
-        return _parseEndpoint(description, description, option)
+        return _parseEndpoint(description, description, option, defaultInterface)
     head, inner = _splitType(description)
     innerArgs, _ = splitDescription(inner)
     innerKind = innerArgs[0].strip().lower() if innerArgs else ""
@@ -266,7 +275,8 @@ def parseListen(description: str, option: str = "--port") -> ListenSpec:
             f"{option} {description!r}: a connection carries one PROXY header; "
             f"write haproxy: once"
         )
-    return replace(_parseEndpoint(inner, description, option), proxy=True)
+    parsed = _parseEndpoint(inner, description, option, defaultInterface)
+    return replace(parsed, proxy=True)
 
 
 def _checkPort(port: str, description: str, option: str) -> None:
@@ -317,7 +327,9 @@ def _arguments(
 _UNSUPPORTED = ("sslmethod", "dhParameters")
 
 
-def _parseEndpoint(endpoint: str, description: str, option: str) -> ListenSpec:
+def _parseEndpoint(
+    endpoint: str, description: str, option: str, defaultInterface: str
+) -> ListenSpec:
     """
     Read one endpoint string (without C{haproxy:}): a port number or
     C{ssl:} into C{tcp:} plus h2site's TLS, anything else as it is (C{tcp:}
@@ -334,7 +346,7 @@ def _parseEndpoint(endpoint: str, description: str, option: str) -> ListenSpec:
                 f"{option} {description!r}: a port number stands alone; to give "
                 f"more, write ssl:port={kind}:... or tcp:port={kind}:..."
             )
-        return _parseSSL({"port": kind}, description, option)
+        return _parseSSL({"port": kind}, description, option, defaultInterface)
     if kind in ("tcp", "tcp6"):
         named = _arguments(kind, _TCP_ARGUMENTS, endpoint, description, option)
         _checkPort(named.get("port", ""), description, option)
@@ -344,10 +356,13 @@ def _parseEndpoint(endpoint: str, description: str, option: str) -> ListenSpec:
         _arguments("ssl", _SSL_POSITIONAL, endpoint, description, option),
         description,
         option,
+        defaultInterface,
     )
 
 
-def _parseSSL(kwargs: dict[str, str], description: str, option: str) -> ListenSpec:
+def _parseSSL(
+    kwargs: dict[str, str], description: str, option: str, defaultInterface: str
+) -> ListenSpec:
     """
     An C{ssl:} endpoint's arguments (checked by L{_arguments}) as a C{tcp:}
     listener with h2site's TLS: its own files, or with no key, the
@@ -362,7 +377,7 @@ def _parseSSL(kwargs: dict[str, str], description: str, option: str) -> ListenSp
     _checkPort(kwargs.get("port", ""), description, option)
     plain = f"tcp:port={kwargs['port']}:backlog={kwargs.get('backlog', '50')}"
     own = bool(kwargs.get("privateKey") or kwargs.get("certKey"))
-    interface = kwargs.get("interface", "" if own else DEV_INTERFACE)
+    interface = kwargs.get("interface", "" if own else defaultInterface)
     if interface:
         plain += f":interface={escape(interface)}"
     if not own:
@@ -451,3 +466,18 @@ def wrapInTLS(specs: Sequence[ListenSpec], files: TLSFiles) -> tuple[ListenSpec,
             "no --port is one; drop them or add such a --port"
         )
     return wrapped
+
+
+def acmeListener(spec: ListenSpec) -> ListenSpec:
+    """
+    C{spec} serving the ACME certificate if it asked for h2site's (a port
+    number, C{ssl:} without a key: then it listens where it said, on every
+    interface unless told, since the certificate is for the public name),
+    or is a plain listener that can carry TLS; any other as it is.
+    """
+    if spec.devCertificate:
+        public = parseListen(spec.description, "--port", defaultInterface="")
+        return replace(public, devCertificate=False, acme=True)
+    if spec.tls is None and spec.kind in WRAPPABLE:
+        return replace(spec, acme=True)
+    return spec

@@ -5,8 +5,9 @@ Tests for L{h2site.web.redirect}: plain HTTP to HTTPS.
 from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.test.requesthelper import DummyRequest
 
-from h2site.web.redirect import redirectTarget
+from h2site.web.redirect import RedirectResource, redirectTarget
 
 
 class RedirectTargetTests(SynchronousTestCase):
@@ -61,3 +62,28 @@ class RedirectTargetTests(SynchronousTestCase):
             b"example.com:80:80",
         ]:
             self.assertIsNone(redirectTarget(host, b"/", 443), host)
+
+
+class ChallengeTests(SynchronousTestCase):
+    def render(self, path: bytes, challenges: dict[str, str] | None) -> DummyRequest:
+        request = DummyRequest([])
+        request.uri = path
+        request.path = path  # type: ignore[attr-defined]
+        request.requestHeaders.setRawHeaders(b"host", [b"example.org"])
+        RedirectResource(lambda: 443, challenges).render(request)  # type: ignore[arg-type]
+        return request
+
+    def test_answersKnownToken(self) -> None:
+        """
+        A token the ACME service published is answered with its key
+        authorization; an unknown one, or any with no mapping, redirects.
+        """
+        answers = {"tok": "tok.thumb"}
+        path = b"/.well-known/acme-challenge/tok"
+        answered = self.render(path, answers)
+        self.assertEqual(
+            (answered.responseCode, answered.written), (None, [b"tok.thumb"])
+        )
+        unknown = self.render(b"/.well-known/acme-challenge/x", answers)
+        self.assertEqual(unknown.responseCode, 308)
+        self.assertEqual(self.render(path, None).responseCode, 308)
