@@ -10,7 +10,7 @@ L{AcmeError}, one line each.
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -190,6 +190,23 @@ class AcmeClient:
         # RFC 8555, section 8.1: the token, ".", the account key's thumbprint.
         thumbprint = base64.urlsafe_b64encode(self._key.thumbprint()).rstrip(b"=")
         return f"{challb.chall.jobj['token']}.{thumbprint.decode('ascii')}"
+
+    def suggestedRenewal(self, leafPEM: bytes) -> datetime | None:
+        """
+        When the CA's renewal information (ARI, RFC 9773) suggests renewing
+        the certificate: a time picked at random in its suggested window,
+        as the C{acme} library does; L{None} if the CA publishes none.
+
+        @raise AcmeError: if the CA cannot be reached or its answer is not
+            renewal information.
+        """
+        try:
+            when, _ = self._connect().renewal_time(leafPEM)
+        except Exception as e:
+            raise AcmeError(_describe(e)) from e
+        if when is not None and when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when
 
     def finish(self, pending: PendingOrder) -> bytes:
         """

@@ -2,11 +2,12 @@
 """
 The Twisted service that keeps the ACME certificate current: at start and
 then periodically it looks at the certificate file; when it is the
-temporary one, lacks a name, or has a third of its lifetime left, it
-orders a new one (L{h2site.acme.client}, in threads), publishes the
-HTTP-01 answers in the mapping the C{--redirect} listeners read, writes
-the result atomically and asks for the certificate files to be checked at
-once, so the listeners swap it in without a restart.  A failure keeps the
+temporary one, lacks a name, or has a third of its lifetime left (or the
+CA's renewal information, ARI, suggests renewing now), it orders a new
+one (L{h2site.acme.client}, in threads), publishes the HTTP-01 answers in
+the mapping the C{--redirect} listeners read, writes the result
+atomically and asks for the certificate files to be checked at once, so
+the listeners swap it in without a restart.  A failure keeps the
 current certificate, says how long it remains valid, and is retried with
 back-off (L{h2site.acme.schedule}).
 """
@@ -161,25 +162,57 @@ class AcmeService(service.Service):
         self._timer = None
         if self._busy:
             return
-        now = utcNow()
         info = readCertificate(self._settings)
-        why = self._why(info, now)
-        if why is None:
-            assert info is not None
-            renewAt = renewalTime(info.notBefore, info.notAfter)
-            if self._failures == 0:
-                _log.info(
-                    "certificate for {domains} valid until {until} UTC; renewal "
-                    "due {renew} UTC",
-                    domains=", ".join(self._settings.domains),
-                    until=f"{info.notAfter:%Y-%m-%d %H:%M}",
-                    renew=f"{renewAt:%Y-%m-%d %H:%M}",
-                )
-            self._failures = 0
-            self._schedule(nextCheck(now, renewAt))
-            return
+        why = self._why(info, utcNow())
         self._busy = True
-        self._obtain(why, info)
+        if why is not None:
+            self._obtain(why, info)
+            return
+        assert info is not None
+        # Not due by h2site's own rule: ask the CA's renewal information,
+        # which may say sooner (a CA revoking certificates in bulk).
+        d: Deferred[Any] = self._inThread(self._suggested, info.leaf)
+        d.addCallback(self._considered, info)
+        d.addErrback(self._unsuggested, info)
+
+    def _unsuggested(self, failure: Failure, info: CertificateInfo) -> None:
+        reason = failure.value
+        if not isinstance(reason, AcmeError):
+            _log.failure("unexpected error reading renewal information", failure)
+        _log.info(
+            "the CA's renewal information for {domains} could not be read "
+            "({reason}); renewing on h2site's own schedule",
+            domains=", ".join(self._settings.domains),
+            reason=str(reason),
+        )
+        self._considered(None, info)
+
+    def _considered(self, suggested: datetime | None, info: CertificateInfo) -> None:
+        """
+        Renew now if the CA's suggestion (or h2site's rule) says so, else
+        look again when the earlier of the two comes.
+        """
+        now = utcNow()
+        renewAt = renewalTime(info.notBefore, info.notAfter)
+        if suggested is not None and suggested <= now:
+            self._obtain("the CA's renewal information says so", info)
+            return
+        self._busy = False
+        if suggested is not None:
+            renewAt = min(renewAt, suggested)
+        if self._failures == 0:
+            _log.info(
+                "certificate for {domains} valid until {until} UTC; renewal "
+                "due {renew} UTC{ari}",
+                domains=", ".join(self._settings.domains),
+                until=f"{info.notAfter:%Y-%m-%d %H:%M}",
+                renew=f"{renewAt:%Y-%m-%d %H:%M}",
+                ari=" (from the CA's renewal information)"
+                if suggested is not None and suggested == renewAt
+                else "",
+            )
+        self._failures = 0
+        self._schedule(nextCheck(now, renewAt))
 
     def _why(self, info: CertificateInfo | None, now: datetime) -> str | None:
         if info is None:
@@ -213,6 +246,9 @@ class AcmeService(service.Service):
         return d
 
     # In a thread.
+
+    def _suggested(self, leaf: bytes) -> datetime | None:
+        return self._account().suggestedRenewal(leaf)
 
     def _account(self) -> AcmeClient:
         if self._client is None:

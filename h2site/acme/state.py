@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -65,6 +65,8 @@ class CertificateInfo:
     notAfter: datetime
     names: frozenset[str]
     temporary: bool
+    #: The leaf as PEM: what the CA's renewal information is asked about.
+    leaf: bytes = field(default=b"", compare=False, repr=False)
 
     def covers(self, domains: tuple[str, ...]) -> bool:
         return self.names >= set(domains)
@@ -109,6 +111,7 @@ def readCertificate(settings: AcmeSettings) -> CertificateInfo | None:
         notAfter=cert.not_valid_after_utc,
         names=names,
         temporary=any(a.value == TEMPORARY_ORGANIZATION for a in organization),
+        leaf=cert.public_bytes(serialization.Encoding.PEM),
     )
 
 

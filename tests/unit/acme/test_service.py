@@ -5,7 +5,7 @@ it retries, with a fake CA client and a fake clock.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,10 @@ class FakeClient:
         self.failure: str | None = None
         self.accountURL: str | None = None
         self.published: list[dict[str, str]] = []
+        #: What the CA's renewal information suggests (or the error it
+        #: raises), and the leaves it was asked about.
+        self.suggestion: datetime | AcmeError | None = None
+        self.asked: list[bytes] = []
 
     def begin(self) -> PendingOrder:
         if self.failure is not None:
@@ -46,8 +50,18 @@ class FakeClient:
         self.published.append(dict(self.answers))
         return self.pem
 
+    def suggestedRenewal(self, leafPEM: bytes) -> datetime | None:
+        self.asked.append(leafPEM)
+        if isinstance(self.suggestion, AcmeError):
+            raise self.suggestion
+        return self.suggestion
 
-class ServiceTests(SynchronousTestCase):
+
+class _ServiceFixture(SynchronousTestCase):
+    """
+    An L{AcmeService} with a fake client, clock and threads.
+    """
+
     def setUp(self) -> None:
         tmp = Path(self.mktemp()).absolute()
         self.settings = AcmeSettings(
@@ -81,6 +95,8 @@ class ServiceTests(SynchronousTestCase):
         [call] = self.clock.getDelayedCalls()
         return call.getTime() - self.clock.seconds()
 
+
+class ServiceTests(_ServiceFixture):
     def test_obtainsAndSchedules(self) -> None:
         """
         At start, the temporary certificate is replaced: the HTTP-01 answer
@@ -162,3 +178,92 @@ class ServiceTests(SynchronousTestCase):
         self.service.startService()
         self.clock.advance(timedelta(hours=1).total_seconds())
         self.assertEqual(self.service.orders, 1)
+
+
+class RenewalInformationTests(_ServiceFixture):
+    """
+    The CA's renewal information (ARI) can bring a renewal forward; when
+    it cannot be read, h2site's own schedule holds.
+    """
+
+    def startWithCertificate(self) -> None:
+        """
+        Start with a certificate obtained, far from its own renewal time.
+        """
+        ensureCertificate(self.settings, utcNow())
+        self.service.startService()
+        self.clock.advance(0)
+        self.assertEqual(self.service.orders, 1)
+        self.client.asked.clear()
+
+    def look(self) -> list[str]:
+        """
+        Look at the certificate again now; the lines logged.
+        """
+        with capturedLogs() as events:
+            self.clock.advance(self.delay())
+        return [formatEvent(e) for e in events]
+
+    def test_suggestedNow(self) -> None:
+        """
+        A window that has begun renews at once, saying why; the CA is asked
+        about the certificate being served.
+        """
+        self.startWithCertificate()
+        self.client.suggestion = utcNow() - timedelta(minutes=1)
+        lines = self.look()
+        self.assertEqual(self.service.orders, 2)
+        self.assertEqual(self.taken, 2)
+        info = readCertificate(self.settings)
+        assert info is not None
+        self.assertEqual(self.client.asked, [info.leaf])
+        self.assertTrue(
+            any("(the CA's renewal information says so)" in line for line in lines),
+            lines,
+        )
+
+    def test_suggestedSooner(self) -> None:
+        """
+        A window an hour away is looked at again in an hour, not at the
+        check interval, and nothing is ordered yet.
+        """
+        self.startWithCertificate()
+        self.client.suggestion = utcNow() + timedelta(hours=1)
+        lines = self.look()
+        self.assertEqual(self.service.orders, 1)
+        self.assertLess(abs(self.delay() - 3600), 60)
+        self.assertTrue(
+            any("from the CA's renewal information" in line for line in lines),
+            lines,
+        )
+
+    def test_unreadable(self) -> None:
+        """
+        Renewal information that cannot be read is said in a line, and the
+        own schedule holds: nothing ordered, the next look at the check
+        interval.
+        """
+        self.startWithCertificate()
+        self.client.suggestion = AcmeError("cannot connect to the CA")
+        lines = self.look()
+        self.assertEqual(self.service.orders, 1)
+        self.assertEqual(self.delay(), CHECK_INTERVAL.total_seconds())
+        self.assertTrue(
+            any(
+                "could not be read (cannot connect to the CA); renewing on "
+                "h2site's own schedule" in line
+                for line in lines
+            ),
+            lines,
+        )
+
+    def test_noneSuggested(self) -> None:
+        """
+        A CA without renewal information changes nothing.
+        """
+        self.startWithCertificate()
+        lines = self.look()
+        self.assertEqual(self.service.orders, 1)
+        self.assertEqual(len(self.client.asked), 1)
+        self.assertEqual(self.delay(), CHECK_INTERVAL.total_seconds())
+        self.assertFalse(any("renewal information" in line for line in lines))
