@@ -294,7 +294,13 @@ def buildServer(
         limits=config.connectionLimits,
     )
     listening = ListeningService(
-        listen, site, accessLog, config.shutdownTimeout, challenges=alpn
+        listen,
+        site,
+        accessLog,
+        config.shutdownTimeout,
+        challenges=alpn,
+        http3=config.http3,
+        limits=config.connectionLimits,
     )
     control = ControlService(
         site=site,

@@ -249,6 +249,7 @@ def startChromium(
     cacheDisabled: bool,
     pageLoadTimeout: float = 60,
     home: Path | None = None,
+    forceQuic: str | None = None,
 ) -> Any:
     """
     A fresh headless Chromium under selenium (a C{WebDriver}; the caller
@@ -264,14 +265,20 @@ def startChromium(
     @param home: C{HOME} for Chromium, whose NSS database
         (C{HOME/.pki/nssdb}) holds the certificate authorities the user
         added; by default the test's own.
+    @param forceQuic: an origin's C{HOST:PORT} that Chromium reaches over
+        HTTP/3 from the first request (QUIC is otherwise off).
     """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
+    flags = list(CHROMIUM_FLAGS)
+    if forceQuic is not None:
+        flags.remove("--disable-quic")
+        flags.append(f"--origin-to-force-quic-on={forceQuic}")
     for flag in [
-        *CHROMIUM_FLAGS,
+        *flags,
         f"--user-data-dir={profile}",
     ]:
         options.add_argument(flag)

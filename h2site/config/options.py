@@ -95,9 +95,7 @@ class Flag:
 
 
 def _plain(parse: Callable[[str], object]) -> Parser:
-    """
-    A parser whose messages name its option by themselves.
-    """
+    """A parser whose messages name its option by themselves."""
     return lambda value, option: parse(value)
 
 
@@ -171,14 +169,12 @@ def _healthPath(value: str) -> str:
 
 _SIZE = re.compile(r"(\d+)\s*([KMG]?)i?B?", re.IGNORECASE)
 
-
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 
 def parseSize(value: str, option: str) -> int:
     """
-    A byte count such as C{262144}, C{256K}, C{64M} or C{1G} (powers of
-    1024).
+    A byte count such as C{262144}, C{256K}, C{64M} or C{1G} (powers of 1024).
 
     @raise ConfigError: if it is not one.
     """
@@ -198,9 +194,7 @@ def _parseNumber(value: str, option: str, maximum: int) -> int:
 
 
 def _number(maximum: int) -> Parser:
-    """
-    A count from 0 to C{maximum}, digits only.
-    """
+    """A count from 0 to C{maximum}, digits only."""
     return lambda value, option: _parseNumber(value, option, maximum)
 
 
@@ -352,7 +346,7 @@ def _earlyHints(value: str) -> EarlyHintsMode:
     if mode is None:
         raise ConfigError(
             f"--early-hints {value!r} is not one of "
-            f"{', '.join(EARLY_HINTS_MODES)} (h2: over HTTP/2 only, the default)"
+            f"{', '.join(EARLY_HINTS_MODES)} (h2: over HTTP/2 and HTTP/3, the default)"
         )
     return mode
 
@@ -546,6 +540,13 @@ OPTIONS: tuple[Option | Flag, ...] = (
         default=False,
     ),
     Flag(
+        "http3",
+        "Serve HTTP/3 (QUIC) too, on each TLS listener's UDP port, with Alt-Svc.",
+        "Serve no HTTP/3 (the default).",
+        "http3",
+        default=False,
+    ),
+    Flag(
         "preload",
         "Announce each page's assets, found in the page and followed through "
         "its stylesheets and modules, in Link headers (the default).",
@@ -555,8 +556,8 @@ OPTIONS: tuple[Option | Flag, ...] = (
     Option(
         "early-hints",
         "When to send a 103 Early Hints response (the page's preload links) "
-        "before a page a browser navigates to: off, h2 (over HTTP/2 only), "
-        "or all (HTTP/2 and HTTP/1.1; some old HTTP/1.1 clients mishandle it).",
+        "before a page a browser navigates to: off, h2 (HTTP/2 and HTTP/3), "
+        "or all (those and HTTP/1.1; some old HTTP/1.1 clients mishandle it).",
         _plain(_earlyHints),
         "preload.earlyHints",
         default="h2",

@@ -100,6 +100,8 @@ class Config:
         change at once, with live reload (L{h2site.config.dev}).
     @ivar acme: automatic HTTPS, when it names domains: the listeners with
         C{acme} set serve the certificate it keeps (L{h2site.acme}).
+    @ivar http3: serve HTTP/3 on the UDP port of each TLS listener too
+        (L{h2site.http.h3}), and announce it with C{Alt-Svc}.
     """
 
     siteDir: str
@@ -124,6 +126,7 @@ class Config:
     warnings: tuple[str, ...] = ()
     dev: bool = False
     acme: AcmeSettings = field(default_factory=AcmeSettings)
+    http3: bool = False
 
     @property
     def devListeners(self) -> tuple[ListenSpec, ...]:

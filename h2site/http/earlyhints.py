@@ -39,7 +39,8 @@ def sendEarlyHints(request: Any, links: Sequence[str | bytes]) -> bool:
        first C{request.write} or C{request.finish} (setting the status or
        headers first is fine; they belong to the final response).
      - Over HTTP/2 (connections of h2site's C{Site}) it sends a HEADERS frame
-       with C{:status 103}; over HTTP/1.1 it writes C{HTTP/1.1 103 Early
+       with C{:status 103}, over HTTP/3 a HEADERS frame on the request's
+       stream; over HTTP/1.1 it writes C{HTTP/1.1 103 Early
        Hints} and the C{Link} lines, then the blank line.
      - It sends nothing and returns L{False} to HTTP/1.0 clients (1xx
        responses do not exist there), once the final headers are written,
@@ -65,7 +66,7 @@ def sendEarlyHints(request: Any, links: Sequence[str | bytes]) -> bool:
     # getattr: stand-ins for requests (DummyRequest) lack some attributes.
     if not values or getattr(request, "startedWriting", True) or request.finished:
         return False
-    if getattr(request, "clientproto", None) not in (b"HTTP/1.1", b"HTTP/2"):
+    if getattr(request, "clientproto", None) not in (b"HTTP/1.1", b"HTTP/2", b"HTTP/3"):
         return False
     # A request's channel is None once its client has gone.
     channel = getattr(request, "channel", None)

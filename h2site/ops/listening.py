@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,8 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 
 from h2site.errors import StartupError
+from h2site.http.h3.listener import H3Listener, altSvcValue, quicConfiguration
+from h2site.http.limits import ConnectionLimits
 from h2site.ops.accesslog import AccessLog
 from h2site.tls.context import (
     ChallengeCertificates,
@@ -95,12 +98,20 @@ class ListeningService(service.Service):
         accessLog: AccessLog,
         shutdownTimeout: float = 10.0,
         challenges: ChallengeCertificates | None = None,
+        http3: bool = False,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         """
         @param challenges: TLS-ALPN-01 certificates the ACME service puts
             here while a CA validates, answered on the listeners that
             serve its certificate (L{ListenSpec.acme}).
+        @param http3: also serve HTTP/3 on the UDP port of each TLS
+            listener (L{listenHTTP3}).
+        @param limits: the limits of HTTP/3 connections.
         """
+        self._http3 = http3
+        self._limits = limits or ConnectionLimits()
+        self._h3: list[tuple[H3Listener, Any]] = []
         self._listen = listen
         self._challenges = challenges
         self._site = site
@@ -141,7 +152,61 @@ class ListeningService(service.Service):
                 creator, False, self._site
             )
             factory.noisy = False
-        return listenNow(spec, endpoint, factory)
+        port = listenNow(spec, endpoint, factory)
+        if spec.tls is not None and self._http3:
+            self._listenHTTP3(spec, creator, port.getHost())
+        return port
+
+    def _listenHTTP3(
+        self, spec: ListenSpec, creator: ReloadableTLS, address: IAddress
+    ) -> None:
+        """
+        Serve HTTP/3 on the UDP port of the TCP one that C{address} names,
+        with the certificate C{creator} holds (read for each new
+        connection, so a reload's serves the next).
+
+        The socket has C{SO_REUSEPORT}: under C{--workers} each worker binds
+        its own, and the kernel spreads datagrams among them by address, so
+        a client whose address changes mid-connection may reach a worker
+        that does not know it (its connection then starts over).
+        """
+        host = getattr(address, "host", None)
+        portNumber = getattr(address, "port", None)
+        if host is None or portNumber is None:
+            return
+        limits = self._limits
+
+        def configuration() -> Any:
+            material = creator.material
+            return quicConfiguration(
+                material.certificate, material.chain, material.key, limits
+            )
+
+        # A real reactor: it listens on sockets, not only keeps time.
+        reactor: Any = self._site.reactor
+        listener = H3Listener(self._site, configuration, limits, reactor)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, portNumber))
+            sock.setblocking(False)
+            udp = reactor.adoptDatagramPort(sock.fileno(), family, listener, 65535)
+        except OSError as e:
+            raise StartupError(
+                f"cannot listen for HTTP/3 on UDP port {portNumber} "
+                f"(--port {spec.description!r}): {e.strerror or e}; "
+                f"free the port or pass --no-http3"
+            ) from None
+        finally:
+            sock.close()
+        self._h3.append((listener, udp))
+        self._site.altSvc = altSvcValue(portNumber)
+        _log.info(
+            "h2site serves HTTP/3 on UDP port {port} of {host}",
+            port=portNumber,
+            host=host,
+        )
 
     def stopService(self) -> Deferred[Any]:
         super().stopService()
@@ -151,8 +216,18 @@ class ListeningService(service.Service):
         )
 
         def closeConnections(result: object) -> Deferred[object]:
-            closed = self._site.closeConnections(self._shutdownTimeout)
-            return closed.addCallback(lambda _: result)
+            timeout = self._shutdownTimeout
+            h3, self._h3 = self._h3, []
+            closed = gatherResults(
+                [self._site.closeConnections(timeout)]
+                + [listener.shutdown(timeout) for listener, _ in h3]
+            )
+            closed.addBoth(
+                lambda _: gatherResults(
+                    [maybeDeferred(udp.stopListening) for _, udp in h3]
+                )
+            )
+            return closed.addBoth(lambda _: result)
 
         d.addBoth(closeConnections)
 

@@ -25,9 +25,10 @@ __all__ = [
     "isNavigation",
 ]
 
-#: C{off}: never; C{h2}: over HTTP/2 only (the default: some HTTP/1.1
-#: clients and proxies mishandle a 1xx response before the final one);
-#: C{all}: over HTTP/2 and HTTP/1.1.  Never over HTTP/1.0, which has no 1xx.
+#: C{off}: never; C{h2}: over HTTP/2 and HTTP/3 only (the default: some
+#: HTTP/1.1 clients and proxies mishandle a 1xx response before the final
+#: one); C{all}: over HTTP/2, HTTP/3 and HTTP/1.1.  Never over HTTP/1.0,
+#: which has no 1xx.
 EarlyHintsMode = Literal["off", "h2", "all"]
 EARLY_HINTS_MODES: tuple[EarlyHintsMode, ...] = get_args(EarlyHintsMode)
 
@@ -114,10 +115,11 @@ def bypassesCache(cacheControl: bytes | None, pragma: bytes | None) -> bool:
 def earlyHintsAllowed(mode: EarlyHintsMode, clientproto: bytes) -> bool:
     """
     Whether C{mode} allows a C{103} on a request made with C{clientproto}
-    (C{b"HTTP/2"}, C{b"HTTP/1.1"}, C{b"HTTP/1.0"}, as Twisted reports it).
+    (C{b"HTTP/3"}, C{b"HTTP/2"}, C{b"HTTP/1.1"}, C{b"HTTP/1.0"}, as Twisted
+    and h2site's HTTP/3 report it).
     """
     if mode == "off":
         return False
-    if clientproto == b"HTTP/2":
+    if clientproto in (b"HTTP/2", b"HTTP/3"):
         return True
     return mode == "all" and clientproto == b"HTTP/1.1"

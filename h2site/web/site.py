@@ -30,7 +30,11 @@ class H2Site(server.Site):
     shutdown for every connection.
 
     @ivar connections: every open connection, for L{closeConnections}.
+    @ivar altSvc: the C{Alt-Svc} value announcing HTTP/3 on HTTP/2 and
+        HTTP/1.1 responses over TLS, or L{None} when HTTP/3 is off.
     """
+
+    altSvc: bytes | None = None
 
     displayTracebacks = False
     noisy = False
@@ -80,6 +84,10 @@ class H2Site(server.Site):
         request.responseHeaders.removeHeader(b"server")
         if self._headers is not None:
             self._headers.apply(request.responseHeaders, request.isSecure())
+        altSvc = self.altSvc
+        # Only over TLS: the HTTP/3 listeners are the TLS ones.
+        if altSvc and request.clientproto != b"HTTP/3" and request.isSecure():
+            request.responseHeaders.setRawHeaders(b"alt-svc", [altSvc])
         if self._healthPath is not None and request.path == self._healthPath:
             return HEALTH
         return super().getResourceFor(request)  # type: ignore[no-any-return]

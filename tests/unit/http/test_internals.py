@@ -1,7 +1,7 @@
 """
-A guard on the private internals of Twisted, C{h2}, C{hpack} and
-C{hyperframe} that h2site's HTTP layer (L{h2site.http}, the only package
-allowed to touch them) relies on.
+A guard on the private internals of Twisted, C{h2}, C{hpack},
+C{hyperframe} and C{aioquic} that h2site's HTTP layer (L{h2site.http}, the
+only package allowed to touch them) relies on.
 
 An upgrade of any of them may rename or reshape what is not their public
 API without notice; the symptom would be a server that fails on its first
@@ -10,9 +10,10 @@ checks one dependency, with the shape h2site uses (an attribute present
 after construction, a method that is called, a value's type), and fails
 naming the dependency and the h2site module that needs it.
 
-Checked against Twisted 26.10.0, h2 4.4.1, hpack 4.2.0 and hyperframe
-6.1.0, and at the low ends of the ranges in L{GUARDED}: Twisted 24.7.0,
-h2 4.3.0, hpack 4.1.0, hyperframe 6.1.0.  (h2 4.1 and 4.2 keep the frame
+Checked against Twisted 26.10.0, h2 4.4.1, hpack 4.2.0, hyperframe 6.1.0
+and aioquic 1.7.2, and at the low ends of the ranges in L{GUARDED}: Twisted
+24.7.0, h2 4.3.0, hpack 4.1.0, hyperframe 6.1.0 (aioquic 1.7.0, its low
+end, was not run).  (h2 4.1 and 4.2 keep the frame
 buffer's bytes in C{data}, not C{_data}: L{h2site.http.h2.frames} cannot run
 on them, and this guard fails there.)
 """
@@ -27,6 +28,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from aioquic.h3.connection import H3_ALPN, H3Connection
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.connection import QuicConnection
 from h2.config import H2Configuration
 from h2.connection import ConnectionState
 from h2.connection import H2Connection as H2StateMachine
@@ -65,6 +69,7 @@ from tests.h2client import FrameReader, requestHeaders
 #: ranges must stay within them.  hpack and hyperframe come with h2 (4.3 and
 #: later require hpack >= 4.1 and hyperframe >= 6.1).
 GUARDED = {
+    "aioquic": ((1, 7), (2,)),
     "twisted": ((24, 7), (27,)),
     "h2": ((4, 3), (5,)),
     "hpack": ((4, 1), (5,)),
@@ -723,6 +728,57 @@ class HyperframeTests(GuardTestCase):
             self.assertEqual(
                 frames.goAway(5, 0), goAway.serialize(), "goAway built by hand"
             )
+
+
+class AioquicTests(GuardTestCase):
+    """
+    The state of a C{QuicConnection} that L{h2site.http.h3.listener} reads
+    and sets: the limit of concurrent request streams it announces, and the
+    bytes each stream holds unsent or unacknowledged.
+    """
+
+    package = "aioquic"
+    user = "h2site.http.h3.listener"
+
+    def test_streamLimit(self) -> None:
+        """
+        The bidirectional stream limit is a C{Limit} whose C{value} and
+        C{sent} a server may lower before its transport parameters go out.
+        """
+        with self.relying("QuicConnection._local_max_streams_bidi.value/.sent"):
+            quic = QuicConnection(
+                configuration=QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN)
+            )
+            limit = quic._local_max_streams_bidi
+            self.assertIsInstance(limit.value, int)
+            self.assertIsInstance(limit.sent, int)
+            limit.value = limit.sent = 7
+            self.assertEqual(quic._local_max_streams_bidi.value, 7)
+
+    def test_controlStream(self) -> None:
+        """
+        C{H3Connection} opens its control stream at once and names it in
+        C{_local_control_stream_id}, where h2site writes GOAWAY.
+        """
+        with self.relying("H3Connection._local_control_stream_id"):
+            quic = QuicConnection(
+                configuration=QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN)
+            )
+            self.assertIsInstance(H3Connection(quic)._local_control_stream_id, int)
+
+    def test_sendBuffer(self) -> None:
+        """
+        A stream's sender keeps what it was given and not yet acknowledged
+        in a C{bytearray} C{_buffer}, in C{QuicConnection._streams}.
+        """
+        with self.relying("QuicConnection._streams[id].sender._buffer"):
+            quic = QuicConnection(
+                configuration=QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN)
+            )
+            quic.send_stream_data(0, b"x" * 1000)
+            buffer = quic._streams[0].sender._buffer
+            self.assertIsInstance(buffer, bytearray)
+            self.assertEqual(len(buffer), 1000)
 
 
 class VersionTests(SynchronousTestCase):

@@ -106,14 +106,14 @@ class EarlyHintsAllowedTests(SynchronousTestCase):
 
     def test_table(self) -> None:
         """
-        C{off} never; C{h2} over HTTP/2 only; C{all} over HTTP/2 and
-        HTTP/1.1; never over HTTP/1.0 or anything else.
+        C{off} never; C{h2} over HTTP/2 and HTTP/3 only; C{all} over
+        those and HTTP/1.1; never over HTTP/1.0 or anything else.
         """
         protocols = [b"HTTP/2", b"HTTP/1.1", b"HTTP/1.0", b"HTTP/0.9", b"HTTP/3"]
         expected = {
             "off": [False, False, False, False, False],
-            "h2": [True, False, False, False, False],
-            "all": [True, True, False, False, False],
+            "h2": [True, False, False, False, True],
+            "all": [True, True, False, False, True],
         }
         for mode, allowed in expected.items():
             self.assertEqual(

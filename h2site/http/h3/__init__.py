@@ -1,0 +1,13 @@
+"""
+h2site's HTTP/3 (QUIC) listener, on C{aioquic}'s sans-IO state machines.
+
+ - L{listener}: the UDP protocol of one TLS listener's port: it routes
+   datagrams to QUIC connections by connection ID, drops what belongs to
+   none, and drives each connection's C{QuicConnection} and
+   C{H3Connection} with the reactor's clock;
+ - L{stream}: the stream a request writes to (its channel), as the HTTP/2
+   layer's L{h2site.http.h2.stream.Stream} is.
+
+Requests leave as ordinary C{twisted.web} requests with C{clientproto}
+C{HTTP/3}.  It imports only from L{h2site.http} (and C{aioquic}).
+"""
