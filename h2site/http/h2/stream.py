@@ -21,6 +21,7 @@ from twisted.web.http_headers import Headers
 from zope.interface import implementer
 
 from h2site.http.interfaces import IInformationalChannel
+from h2site.http.producers import ProducerSlot
 
 if TYPE_CHECKING:
     from h2site.http.h2.connection import H2Connection
@@ -30,7 +31,7 @@ __all__ = ["Stream"]
 
 
 @implementer(IPushProducer, IInformationalChannel)
-class Stream:
+class Stream(ProducerSlot):
     """
     One HTTP/2 stream, as its L{twisted.web.server.Request} sees it: the
     request's C{channel}.
@@ -55,7 +56,6 @@ class Stream:
     __slots__ = (
         "_conn",
         "_out",
-        "_pullProducer",
         "blocked",
         "buffered",
         "chunks",
@@ -66,8 +66,6 @@ class Stream:
         "headers",
         "headersSent",
         "path",
-        "producer",
-        "producerPaused",
         "ready",
         "received",
         "request",
@@ -180,29 +178,6 @@ class Stream:
 
     def _respondToBadRequestAndDisconnect(self) -> None:
         self._conn.refuseStream(self, b"400")
-
-    def registerProducer(self, producer: Any, streaming: bool) -> None:
-        if self.producer is not None:
-            raise ValueError(
-                f"registering producer {producer} before previous one "
-                f"({self.producer}) was unregistered"
-            )
-        if not streaming:
-            self._pullProducer = _PullToPush(producer, self)
-            producer = self._pullProducer
-            self._pullProducer.startStreaming()
-        # Running until its first write finds the stream or the connection
-        # full: pausing it here could be undone behind our back by the
-        # resource that starts it, and a pull producer's pauses must balance.
-        self.producer = producer
-        self.producerPaused = False
-
-    def unregisterProducer(self) -> None:
-        if self._pullProducer is not None:
-            self._pullProducer.stopStreaming()
-            self._pullProducer = None
-        self.producer = None
-        self.producerPaused = False
 
     # The request body is never paused: it is small and bounded.
 

@@ -17,6 +17,7 @@ from zope.interface import implementer
 
 from h2site.http.h2.validation import CONNECTION_HEADERS
 from h2site.http.interfaces import IInformationalChannel
+from h2site.http.producers import ProducerSlot
 
 if TYPE_CHECKING:
     from h2site.http.h3.listener import QuicSession
@@ -25,7 +26,7 @@ __all__ = ["H3Stream"]
 
 
 @implementer(IPushProducer, IInformationalChannel)
-class H3Stream:
+class H3Stream(ProducerSlot):
     """
     One HTTP/3 request stream, as its L{twisted.web.server.Request} sees
     it: the request's C{channel}.  It hands what the request writes to the
@@ -127,26 +128,6 @@ class H3Stream:
 
     def _respondToBadRequestAndDisconnect(self) -> None:
         self._session.refuseStream(self, b"400")
-
-    def registerProducer(self, producer: Any, streaming: bool) -> None:
-        if self.producer is not None:
-            raise ValueError(
-                f"registering producer {producer} before previous one "
-                f"({self.producer}) was unregistered"
-            )
-        if not streaming:
-            self._pullProducer = _PullToPush(producer, self)
-            producer = self._pullProducer
-            self._pullProducer.startStreaming()
-        self.producer = producer
-        self.producerPaused = False
-
-    def unregisterProducer(self) -> None:
-        if self._pullProducer is not None:
-            self._pullProducer.stopStreaming()
-            self._pullProducer = None
-        self.producer = None
-        self.producerPaused = False
 
     def pauseResponse(self) -> None:
         """
