@@ -17,8 +17,9 @@ enforces every limit of the connection.
    heads have a deadline, and an idle connection is closed.
 
 C{h2} keeps the connection's and streams' state, but where it costs most per
-request this package does the work itself: request headers are checked in
-one pass (L{checkRequestHeaders}), response headers are encoded without the
+request this package does the work itself: request header blocks are
+decoded in one pass (L{FieldDecoder}) and checked in one more
+(L{checkRequestHeaders}), response headers are encoded without the
 HPACK dynamic table (L{FieldEncoder}), and DATA frames other than a
 response's last are framed without it.
 """
@@ -65,6 +66,7 @@ from twisted.python.failure import Failure
 from twisted.web import http
 from zope.interface import implementer
 
+from h2site.http.h2.fielddecoder import FieldDecoder
 from h2site.http.h2.frames import (
     END_HEADERS,
     END_STREAM,
@@ -174,7 +176,7 @@ class H2Connection(TwistedProtocol):
                 SettingCodes.MAX_HEADER_LIST_SIZE: limits.maxHeaderListSize,
             },
         )
-        h2.decoder.max_header_list_size = limits.maxHeaderListSize
+        h2.decoder = FieldDecoder(limits.maxHeaderListSize)
         self._frames = LimitedFrameBuffer(
             limits.maxHeaderListSize, self._guard.frameArrived
         )
