@@ -5,6 +5,8 @@ h2site's HTTP/3 (QUIC) listener, on C{aioquic}'s sans-IO state machines.
    datagrams to QUIC connections by connection ID, drops what belongs to
    none, and drives each connection's C{QuicConnection} and
    C{H3Connection} with the reactor's clock;
+ - L{guard}: what one connection may hold and how long it may stall, and
+   the Version Negotiation answer to unknown QUIC versions;
  - L{stream}: the stream a request writes to (its channel), as the HTTP/2
    layer's L{h2site.http.h2.stream.Stream} is.
 

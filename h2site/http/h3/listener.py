@@ -14,6 +14,8 @@ once, a new client must first prove its address (a Retry packet, RFC 9000
 section 8.1.2): a flood from spoofed addresses then costs one small packet
 each, and creates no state.  Before its address is validated, a connection
 sends at most three times what it received (aioquic's amplification limit).
+Version Negotiation, and what one connection may hold and how long it may
+stall, are L{h2site.http.h3.guard}'s.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from aioquic.quic.events import (
     ConnectionTerminated,
     HandshakeCompleted,
     ProtocolNegotiated,
+    StopSendingReceived,
     StreamReset,
 )
 from aioquic.quic.packet import (
@@ -58,6 +61,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from h2site.http.h2.validation import checkRequestHeaders, readRequestFields
+from h2site.http.h3.guard import SessionGuard, VersionNegotiator
 from h2site.http.h3.stream import H3Stream
 from h2site.http.limits import ConnectionLimits
 from h2site.http.messages import logRefused
@@ -150,6 +154,9 @@ class QuicSession:
         # aioquic raises it as streams close, by what it first announced.
         bidi = quic._local_max_streams_bidi
         bidi.value = bidi.sent = listener.limits.maxConcurrentStreams
+        self.guard = SessionGuard(
+            quic, listener.limits, listener.reactor, self._idleTimedOut
+        )
 
     # Driving the connection
 
@@ -191,7 +198,7 @@ class QuicSession:
         now = listener.now()
         for data, addr in self.quic.datagrams_to_send(now):
             listener.send(data, addr)
-        self._backpressure()
+        self.guard.measure(self.streams.values())
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
@@ -201,20 +208,13 @@ class QuicSession:
                 max(0.0, deadline - now), self._timerFired
             )
 
-    def _backpressure(self) -> None:
-        limit = self._listener.limits.streamBufferSize
-        quicStreams = self.quic._streams
-        for stream in list(self.streams.values()):
-            if stream.producer is None:
-                continue
-            state = quicStreams.get(stream.streamID)
-            held = len(state.sender._buffer) if state is not None else 0
-            if held > limit:
-                stream.pauseResponse()
-            elif held < limit // 2:
-                stream.resumeResponse()
+    def _idleTimedOut(self) -> None:
+        _log.info("closing idle HTTP/3 connection from {peer}", peer=self.addr)
+        self.close("idle timeout")
 
     def _quicEvent(self, event: Any) -> None:
+        if self.closed:
+            return
         listener = self._listener
         if isinstance(event, ProtocolNegotiated):
             if event.alpn_protocol in H3_ALPN:
@@ -230,10 +230,18 @@ class QuicSession:
         elif isinstance(event, ConnectionTerminated):
             self._terminated(event.reason_phrase or "connection closed")
             return
-        elif isinstance(event, StreamReset):
+        elif isinstance(event, StreamReset | StopSendingReceived):
+            # Either way (often both) the client cancels the request.
+            if not self.guard.streamReset(event.stream_id):
+                self.close("too many stream resets", ErrorCode.H3_EXCESSIVE_LOAD)
+                return
             stream = self.streams.pop(event.stream_id, None)
             if stream is not None:
+                # Our half too, or the stream would never close and never
+                # give the client its place back (MAX_STREAMS).
+                self.quic.reset_stream(event.stream_id, ErrorCode.H3_REQUEST_CANCELLED)
                 stream.lost(Failure(ConnectionError("stream reset by the client")))
+                listener.streamEnded(self)
         if self.h3 is None:
             return
         for h3event in self.h3.handle_event(event):
@@ -255,6 +263,7 @@ class QuicSession:
             return
         self.closed = True
         self._handshakeOver()
+        self.guard.stop()
         for call in (self._timer, self._flushing):
             if call is not None and call.active():
                 call.cancel()
@@ -267,6 +276,7 @@ class QuicSession:
     # Requests
 
     def _headersReceived(self, event: HeadersReceived) -> None:
+        self.guard.progress()
         streamID = event.stream_id
         stream = self.streams.get(streamID)
         if stream is not None:
@@ -313,6 +323,7 @@ class QuicSession:
         if stream is None or stream.requestEnded:
             return
         if event.data:
+            self.guard.progress()
             stream.received += len(event.data)
             if stream.received > self._listener.limits.maxRequestBodySize:
                 self.refuseStream(stream, b"413")
@@ -339,6 +350,7 @@ class QuicSession:
     def sendData(self, stream: H3Stream, data: bytes, end: bool) -> None:
         if self.h3 is not None and not self.closed:
             self.h3.send_data(stream.streamID, data, end_stream=end)
+            self.guard.wrote(stream, len(data), self.streams.values())
             self.flushSoon()
 
     def streamDone(self, stream: H3Stream) -> None:
@@ -393,13 +405,13 @@ class QuicSession:
         self.quic.send_stream_data(control, frame)
         self.flushSoon()
 
-    def close(self, why: str) -> None:
+    def close(self, why: str, error: ErrorCode = ErrorCode.H3_NO_ERROR) -> None:
         """
-        Close the connection (CONNECTION_CLOSE with H3_NO_ERROR).
+        Close the connection (CONNECTION_CLOSE with C{error}).
         """
         if self.closed:
             return
-        self.quic.close(error_code=ErrorCode.H3_NO_ERROR, reason_phrase=why)
+        self.quic.close(error_code=error, reason_phrase=why)
         self.flush()
         self._terminated(why)
 
@@ -438,6 +450,7 @@ class H3Listener(DatagramProtocol):
         self.handshakes = 0
         self._stopping: Deferred[None] | None = None
         self._deadline: IDelayedCall | None = None
+        self._negotiator = VersionNegotiator(_VERSIONS, self.now())
 
     def now(self) -> float:
         return float(self.reactor.seconds())
@@ -457,9 +470,14 @@ class H3Listener(DatagramProtocol):
         try:
             header = pull_quic_header(Buffer(data=datagram), _CID_LENGTH)
         except ValueError:
+            # Another version's packets may not parse as version 1's.
+            self._negotiate(datagram, addr)
             return
         session = self._routes.get(header.destination_cid)
         if session is None:
+            if header.version is not None and header.version not in _VERSIONS:
+                self._negotiate(datagram, addr)
+                return
             if (
                 header.packet_type != QuicPacketType.INITIAL
                 or len(datagram) < _MIN_INITIAL_SIZE
@@ -504,6 +522,11 @@ class H3Listener(DatagramProtocol):
         except Exception:
             _log.failure("HTTP/3 connection from {peer} failed", peer=addr)
             session.close("internal error")
+
+    def _negotiate(self, datagram: bytes, addr: Any) -> None:
+        answer = self._negotiator.answer(datagram, self.now())
+        if answer is not None:
+            self.send(answer, addr)
 
     def _sendRetry(self, header: Any, addr: Any) -> None:
         """
