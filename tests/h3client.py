@@ -223,7 +223,9 @@ class SocketClient:
                         self.statuses[h3event.stream_id] = status
                 elif isinstance(h3event, DataReceived):
                     self.received += len(h3event.data)
-                if h3event.stream_ended:
+                if isinstance(h3event, HeadersReceived | DataReceived) and (
+                    h3event.stream_ended
+                ):
                     self.ended.add(h3event.stream_id)
             event = self.quic.next_event()
         self.transmit()

@@ -445,7 +445,9 @@ class ListenerTests(ListenerTestCase):
         # The budget, and what it regained meanwhile (the clock moves).
         self.assertGreater(cancelled, self.limits.resetBudget)
         self.assertLess(cancelled, self.limits.resetBudget * 1.5)
-        self.assertEqual(client.quic._close_event.error_code, 0x107)
+        closed = client.quic._close_event
+        assert closed is not None
+        self.assertEqual(closed.error_code, 0x107)
 
     def test_altSvc(self) -> None:
         self.assertEqual(altSvcValue(8443), b'h3=":8443"; ma=86400')
