@@ -20,7 +20,7 @@ from h2site.http.interfaces import IInformationalChannel
 from h2site.http.producers import ProducerSlot
 
 if TYPE_CHECKING:
-    from h2site.http.h3.listener import QuicSession
+    from h2site.http.h3.session import QuicSession
 
 __all__ = ["H3Stream"]
 

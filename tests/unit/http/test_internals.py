@@ -732,13 +732,13 @@ class HyperframeTests(GuardTestCase):
 
 class AioquicTests(GuardTestCase):
     """
-    The state of a C{QuicConnection} that L{h2site.http.h3.listener} reads
+    The state of a C{QuicConnection} that L{h2site.http.h3.session} reads
     and sets: the limit of concurrent request streams it announces, and the
     bytes each stream holds unsent or unacknowledged.
     """
 
     package = "aioquic"
-    user = "h2site.http.h3.listener"
+    user = "h2site.http.h3.session"
 
     def test_streamLimit(self) -> None:
         """
