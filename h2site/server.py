@@ -15,6 +15,7 @@ does.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable, MutableMapping, Sequence
@@ -36,6 +37,7 @@ from h2site.errors import ConfigError, StartupError
 from h2site.files.store import FileStore, MemoryLimits
 from h2site.files.workers import ProcessWorkers, cores
 from h2site.ops.accesslog import AccessLog
+from h2site.ops.activation import PassedSocket, adoptedStream, passedSockets
 from h2site.ops.allocator import keepLargeBuffers
 from h2site.ops.control import ControlService
 from h2site.ops.dev import DevService
@@ -133,10 +135,12 @@ def acmeSpecs(config: Config, create: bool = True) -> tuple[ListenSpec, ...]:
 def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
     """
     The endpoint Twisted listens on for C{spec} (TLS and PROXY are h2site's
-    own layers, put around it when listening).
+    own layers, put around it when listening); for C{systemd:}, on the
+    stream socket of that name, though a datagram one (for HTTP/3) has the
+    same (L{adoptedStream}).
 
     @raise StartupError: if Twisted does not know the endpoint, or systemd
-        passed no socket of that name.
+        passed no stream socket of that name.
     """
     from twisted.internet import reactor
 
@@ -154,7 +158,21 @@ def _endpoint(spec: ListenSpec) -> IStreamServerEndpoint:
         raise StartupError(
             f"--port {spec.description!r} is not an endpoint Twisted knows: {e}"
         ) from None
+    if spec.kind == "systemd":
+        passed = passedSockets(os.environ)
+        endpoint = adoptedStream(spec.description, endpoint, passed, reactor)
     return endpoint
+
+
+def _passedSockets(specs: Sequence[ListenSpec]) -> tuple[PassedSocket, ...]:
+    """
+    The sockets systemd passed, once a C{systemd:} endpoint among C{specs}
+    was parsed (so Twisted found the environment to be this process's);
+    none otherwise.
+    """
+    if any(spec.kind == "systemd" for spec in specs):
+        return passedSockets(os.environ)
+    return ()
 
 
 def _siteSettings(config: Config) -> SiteSettings:
@@ -257,6 +275,7 @@ def buildServer(
     redirects: Sequence[tuple[ListenSpec, IStreamServerEndpoint]] = (),
     challenges: MutableMapping[str, str] | None = None,
     alpn: ChallengeCertificates | None = None,
+    passed: Sequence[PassedSocket] = (),
 ) -> service.MultiService:
     """
     The serving part of h2site: render the site, build the C{Site}, listen
@@ -269,6 +288,7 @@ def buildServer(
         process (none in workers: the supervisor answers those).
     @param challenges: the ACME HTTP-01 answers those listeners give.
     @param alpn: the ACME TLS-ALPN-01 certificates the TLS listeners give.
+    @param passed: the sockets systemd passed (UDP ones serve HTTP/3).
     @raise StartupError: if a template fails to render (not with C{--dev},
         which serves an error page in its place).
     """
@@ -301,6 +321,7 @@ def buildServer(
         challenges=alpn,
         http3=config.http3,
         limits=config.connectionLimits,
+        passed=passed,
     )
     control = ControlService(
         site=site,
@@ -388,6 +409,31 @@ def _checkTemplates(config: Config, reactor: Any) -> None:
     )
 
 
+def _checkWorkerDatagrams(config: Config, passed: Sequence[PassedSocket]) -> None:
+    """
+    Under C{--workers}, each worker binds its own UDP socket for HTTP/3;
+    one that systemd holds on the same port would take datagrams no
+    worker reads, so h2site refuses to start rather than lose them.
+
+    @raise StartupError: with C{--http3}, if systemd passed a UDP socket.
+    """
+    datagrams = [s for s in passed if s.type == socket.SOCK_DGRAM]
+    if not datagrams:
+        return
+    where = ", ".join(s.where() for s in datagrams)
+    if config.http3:
+        raise StartupError(
+            f"--workers {config.workers} with --http3 cannot serve the UDP "
+            f"socket systemd passed on {where} (each worker binds its own); "
+            f"remove its ListenDatagram= or run one process"
+        )
+    _log.warn(
+        "systemd passed a UDP socket on {where}, which h2site does not use: "
+        "--http3 is off",
+        where=where,
+    )
+
+
 def makeService(config: Config, argv: Sequence[str]) -> service.IService:
     """
     Build h2site's service: one serving process, or with C{--workers N} a
@@ -417,11 +463,19 @@ def makeService(config: Config, argv: Sequence[str]) -> service.IService:
     specs = listenSpecs(config)
     listen = [(spec, _endpoint(spec)) for spec in specs]
     redirects = [(spec, _endpoint(spec)) for spec in config.redirect]
+    passed = _passedSockets([*specs, *config.redirect])
     answers: dict[str, str] = {}
     alpn: dict[str, KeyAndChain] = {}
     if config.workers == 1:
         top = buildServer(
-            config, listen, Notifier(os.environ), reactor, redirects, answers, alpn
+            config,
+            listen,
+            Notifier(os.environ),
+            reactor,
+            redirects,
+            answers,
+            alpn,
+            passed,
         )
         if config.acme.enabled:
             control: Any = top.getServiceNamed("control")
@@ -430,6 +484,7 @@ def makeService(config: Config, argv: Sequence[str]) -> service.IService:
             )
             acme.setServiceParent(top)
         return top
+    _checkWorkerDatagrams(config, passed)
     try:
         # Fail now, in one line, rather than in every worker.  Nothing is
         # kept in memory (so nothing is compressed): only the templates and

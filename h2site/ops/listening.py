@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import socket
 from collections.abc import Sequence
 from typing import Any
@@ -33,6 +34,7 @@ from h2site.errors import StartupError
 from h2site.http.h3.listener import H3Listener, altSvcValue, quicConfiguration
 from h2site.http.limits import ConnectionLimits
 from h2site.ops.accesslog import AccessLog
+from h2site.ops.activation import PassedSocket, datagramFor
 from h2site.tls.context import (
     ChallengeCertificates,
     ReloadableTLS,
@@ -100,16 +102,24 @@ class ListeningService(service.Service):
         challenges: ChallengeCertificates | None = None,
         http3: bool = False,
         limits: ConnectionLimits | None = None,
+        passed: Sequence[PassedSocket] = (),
     ) -> None:
         """
         @param challenges: TLS-ALPN-01 certificates the ACME service puts
             here while a CA validates, answered on the listeners that
             serve its certificate (L{ListenSpec.acme}).
         @param http3: also serve HTTP/3 on the UDP port of each TLS
-            listener (L{listenHTTP3}).
+            listener (L{_listenHTTP3}).
         @param limits: the limits of HTTP/3 connections.
+        @param passed: the sockets systemd passed
+            (L{h2site.ops.activation.passedSockets}), among which a
+            C{systemd:} TLS listener finds its UDP one.
         """
         self._http3 = http3
+        #: Whether systemd passed sockets to this process (a worker of
+        #: C{--workers} gets its own, from the supervisor).
+        self._activated = bool(passed)
+        self._datagrams = [s for s in passed if s.type == socket.SOCK_DGRAM]
         self._limits = limits or ConnectionLimits()
         self._h3: list[tuple[H3Listener, Any]] = []
         self._listen = listen
@@ -139,6 +149,19 @@ class ListeningService(service.Service):
             raise StartupError(f"cannot open the access log: {e}") from None
         for spec, endpoint in self._listen:
             self._ports.append(self._listenOn(spec, endpoint))
+        for unused in self._datagrams:
+            why = (
+                "--http3 is off"
+                if not self._http3
+                else "no systemd: TLS listener has its address and port"
+            )
+            _log.warn(
+                "systemd passed a UDP socket on {where} ({name}), which h2site "
+                "does not use: {why}",
+                where=unused.where(),
+                name=unused.name,
+                why=why,
+            )
 
     def _listenOn(
         self, spec: ListenSpec, endpoint: IStreamServerEndpoint
@@ -152,28 +175,41 @@ class ListeningService(service.Service):
                 creator, False, self._site
             )
             factory.noisy = False
-        port = listenNow(spec, endpoint, factory)
+        port = listenNow(spec, endpoint, factory, quiet=True)
+        quic = None
         if spec.tls is not None and self._http3:
-            self._listenHTTP3(spec, creator, port.getHost())
+            quic = self._listenHTTP3(spec, creator, port.getHost())
+        announce(spec, port.getHost(), quic=quic)
         return port
 
     def _listenHTTP3(
         self, spec: ListenSpec, creator: ReloadableTLS, address: IAddress
-    ) -> None:
+    ) -> int | None:
         """
         Serve HTTP/3 on the UDP port of the TCP one that C{address} names,
         with the certificate C{creator} holds (read for each new
         connection, so a reload's serves the next).
 
-        The socket has C{SO_REUSEPORT}: under C{--workers} each worker binds
-        its own, and the kernel spreads datagrams among them by address, so
-        a client whose address changes mid-connection may reach a worker
-        that does not know it (its connection then starts over).
+        A C{systemd:} listener takes the UDP socket systemd passed on the
+        same address and port (C{ListenDatagram=}); without one, h2site
+        binds it itself, as for any listener, and says so: C{--http3} asks
+        for HTTP/3 on every TLS listener, and a listener quietly without it
+        would be harder to notice than a start-up that fails for want of
+        the port.
+
+        A socket h2site binds has C{SO_REUSEPORT}: under C{--workers} each
+        worker binds its own, and the kernel spreads datagrams among them
+        by address, so a client whose address changes mid-connection may
+        reach a worker that does not know it (its connection then starts
+        over).
+
+        @return: the UDP port, or L{None} for a listener without one (a
+            Unix socket).
         """
         host = getattr(address, "host", None)
         portNumber = getattr(address, "port", None)
         if host is None or portNumber is None:
-            return
+            return None
         limits = self._limits
 
         def configuration() -> Any:
@@ -185,28 +221,87 @@ class ListeningService(service.Service):
         # A real reactor: it listens on sockets, not only keeps time.
         reactor: Any = self._site.reactor
         listener = H3Listener(self._site, configuration, limits, reactor)
+        passed = None
+        systemd = spec.kind == "systemd" and self._activated
+        if systemd:
+            passed = datagramFor(self._datagrams, host, portNumber)
+            if passed is None:
+                _log.warn(
+                    "systemd passed no UDP socket on port {port} for --port "
+                    "{description!r}, so h2site binds it for HTTP/3 itself; "
+                    "add ListenDatagram={port} to the socket unit",
+                    port=portNumber,
+                    description=spec.description,
+                )
+        if passed is not None:
+            self._datagrams.remove(passed)
+            udp = self._adoptDatagram(passed, listener)
+        else:
+            udp = self._bindDatagram(spec, host, portNumber, listener, systemd)
+        self._h3.append((listener, udp))
+        self._site.altSvc = altSvcValue(portNumber)
+        _log.info(
+            "h2site serves HTTP/3 on UDP port {port} of {host}{origin}",
+            port=portNumber,
+            host=host,
+            origin=" (socket from systemd)" if passed is not None else "",
+        )
+        return int(portNumber)
+
+    def _adoptDatagram(self, passed: PassedSocket, listener: H3Listener) -> Any:
+        """
+        Serve C{listener} on the UDP socket systemd passed; Twisted takes a
+        copy, so the descriptor is closed, as Twisted's C{systemd:} stream
+        endpoint closes its own.
+
+        @raise StartupError: if Twisted cannot adopt it.
+        """
+        reactor: Any = self._site.reactor
+        try:
+            os.set_blocking(passed.fd, False)
+            return reactor.adoptDatagramPort(passed.fd, passed.family, listener, 65535)
+        except OSError as e:
+            raise StartupError(
+                f"cannot serve HTTP/3 on the UDP socket systemd passed on "
+                f"{passed.where()}: {e.strerror or e}"
+            ) from None
+        finally:
+            os.close(passed.fd)
+
+    def _bindDatagram(
+        self,
+        spec: ListenSpec,
+        host: str,
+        portNumber: int,
+        listener: H3Listener,
+        systemd: bool,
+    ) -> Any:
+        """
+        Serve C{listener} on a UDP socket of h2site's own on C{host} and
+        C{portNumber}.
+
+        @param systemd: whether systemd passed this listener's TCP socket
+            (so it could pass the UDP one too).
+        @raise StartupError: if it cannot be bound.
+        """
+        reactor: Any = self._site.reactor
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind((host, portNumber))
             sock.setblocking(False)
-            udp = reactor.adoptDatagramPort(sock.fileno(), family, listener, 65535)
+            return reactor.adoptDatagramPort(sock.fileno(), family, listener, 65535)
         except OSError as e:
+            hint = "free the port or pass --no-http3"
+            if systemd:
+                hint = f"add ListenDatagram={portNumber} to the socket unit"
             raise StartupError(
                 f"cannot listen for HTTP/3 on UDP port {portNumber} "
-                f"(--port {spec.description!r}): {e.strerror or e}; "
-                f"free the port or pass --no-http3"
+                f"(--port {spec.description!r}): {e.strerror or e}; {hint}"
             ) from None
         finally:
             sock.close()
-        self._h3.append((listener, udp))
-        self._site.altSvc = altSvcValue(portNumber)
-        _log.info(
-            "h2site serves HTTP/3 on UDP port {port} of {host}",
-            port=portNumber,
-            host=host,
-        )
 
     def stopService(self) -> Deferred[Any]:
         super().stopService()
@@ -244,10 +339,12 @@ def listenNow(
     endpoint: IStreamServerEndpoint,
     factory: IProtocolFactory,
     note: str = "",
+    quiet: bool = False,
 ) -> IListeningPort:
     """
     Listen on C{endpoint} at once (every stream endpoint Twisted ships
-    listens synchronously) and log where.
+    listens synchronously) and log where (L{announce}), unless C{quiet}:
+    then the caller does, once it knows all it serves there.
 
     Every listener, in a worker too, is opened here, so this is where a
     C{haproxy:} spec gets its PROXY layer back: outside C{factory} (and so
@@ -270,7 +367,8 @@ def listenNow(
     if isinstance(result, Failure):
         error = result.value or Exception(result.getErrorMessage())
         raise StartupError(describeListenError(spec.description, error))
-    announce(spec, result.getHost(), note)
+    if not quiet:
+        announce(spec, result.getHost(), note)
     return result
 
 
@@ -316,9 +414,13 @@ def _logPrefixOf(wrapped: object) -> str:
     return type(wrapped).__name__
 
 
-def announce(spec: ListenSpec, address: object, note: str = "") -> None:
+def announce(
+    spec: ListenSpec, address: object, note: str = "", quic: int | None = None
+) -> None:
     """
     Log where h2site now listens, and with which certificate.
+
+    @param quic: the UDP port it serves HTTP/3 on beside it, if any.
     """
     host = getattr(address, "host", None)
     if host is None:
@@ -328,8 +430,12 @@ def announce(spec: ListenSpec, address: object, note: str = "") -> None:
         scheme = "https" if spec.tls else "http"
         where = f"{scheme}://{bracketed}:{getattr(address, 'port', '')}/"
     protocols = "HTTP/2 and HTTP/1.1 over TLS" if spec.tls else "HTTP/1.1"
+    if spec.tls and quic is not None:
+        protocols = "HTTP/3, " + protocols
     if spec.proxy:
         protocols += " after a PROXY header"
+    if spec.tls and quic is not None:
+        protocols += f"; QUIC on UDP port {quic}"
     _log.info(
         "h2site listening on {where} ({protocols}{note})",
         where=where,

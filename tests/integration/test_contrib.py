@@ -93,6 +93,19 @@ class SystemdUnitTests(SynchronousTestCase):
             "FileDescriptorName=http\n", (SYSTEMD / "h2site-http.socket").read_text()
         )
 
+    def test_http3OnThePassedUDPSocket(self) -> None:
+        """
+        The HTTPS socket unit passes UDP 443 beside TCP 443, and the service
+        serves HTTP/3 on it (h2site takes the UDP socket bound where its TCP
+        one is: tests.integration.test_http3_lifecycle), with one process,
+        since workers would each bind UDP 443 themselves.
+        """
+        socketUnit = (SYSTEMD / "h2site-https.socket").read_text()
+        self.assertIn("ListenStream=443\nListenDatagram=443\n", socketUnit)
+        service = (SYSTEMD / "h2site.service").read_text()
+        self.assertIn("    --http3 \\\n", service)
+        self.assertNotRegex(service, r"\n    --workers")
+
 
 class OtherContribTests(SynchronousTestCase):
     """
