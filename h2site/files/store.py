@@ -504,6 +504,11 @@ class FileStore:
             return stored
         stored.checkedAt = now
         realPath = resolveStaticPath(self.root, segments, self.followSymlinks)
+        if realPath is None and not os.path.isdir(self.root):
+            # The whole folder is gone (moved away mid-deploy, or by
+            # mistake), not this file: a reload would be refused, and the
+            # pages still name these files, so they are served as indexed.
+            return stored
         if realPath == stored.realPath and not force:
             compressible = isCompressible(stored.representation.contentType)
             sidecars = (

@@ -263,6 +263,24 @@ class FileStoreTests(SynchronousTestCase):
         self.assertIsNone(_resolved(store.lookup("img.png")))
         self.assertIsNone(store.version("img.png"))
 
+    def test_folderGoneKeepsServing(self) -> None:
+        """
+        When the whole folder is gone (moved away mid-deploy), its files are
+        served as indexed: a reload would be refused, and the pages still
+        name them.  Back in place, a removed file is gone again.
+        """
+        store = self.store()
+        before = _resolved(store.lookup("css/app.css"))
+        assert before is not None
+        moved = self.root.parent / "moved"
+        self.root.rename(moved)
+        self.clock.now += 2
+        self.assertIs(_resolved(store.lookup("css/app.css")), before)
+        moved.rename(self.root)
+        (self.root / "css" / "app.css").unlink()
+        self.clock.now += 2
+        self.assertIsNone(_resolved(store.lookup("css/app.css")))
+
     def test_reindexOffThread(self) -> None:
         """
         A changed file is re-read through C{runInThread}, and every request
