@@ -791,3 +791,20 @@ class SharedFixtureTestCase(SynchronousTestCase):
             return super().run(result)
         finally:
             self.fixture.release()
+
+
+def noWorkerProcesses(case: SynchronousTestCase) -> None:
+    """
+    Make C{makeService} do the store's background work in the test, on a
+    clock nobody advances: it would otherwise start worker processes that
+    nothing stops, and leave a shutdown trigger waiting for them at the end
+    of the test run (which then never ends).
+    """
+    from twisted.internet.task import Clock
+
+    from h2site import server
+    from h2site.files.workers import InlineWorkers
+
+    case.patch(
+        server, "ProcessWorkers", lambda reactor, processes: InlineWorkers(Clock())
+    )

@@ -28,7 +28,12 @@ from h2site.tls.endpoints import escape
 from h2site.web.redirect import RedirectResource
 from h2site.web.root import SiteRoot
 from h2site.web.site import H2Site
-from tests.helpers import makeSite, readsEverything, sharedCertificates
+from tests.helpers import (
+    makeSite,
+    noWorkerProcesses,
+    readsEverything,
+    sharedCertificates,
+)
 
 
 class OptionsTests(SynchronousTestCase):
@@ -435,6 +440,7 @@ class MakeServiceTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.tmp = Path(self.mktemp()).absolute()
         self.certs = sharedCertificates()
+        noWorkerProcesses(self)
 
     def options(self, templates: dict[str, str], *args: str) -> Options:
         site = makeSite(self.tmp / "site", templates, {"app.css": b"a{}"})
@@ -522,6 +528,7 @@ class DevCertificateStartupTests(SynchronousTestCase):
         self.tmp = Path(self.mktemp()).absolute()
         self.site = makeSite(self.tmp / "site", {"index.html": "x"}, {})
         self.state = self.tmp / "st" / "h2site"
+        noWorkerProcesses(self)
         self.patch(
             os, "environ", {**os.environ, "XDG_STATE_HOME": str(self.tmp / "st")}
         )

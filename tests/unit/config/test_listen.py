@@ -21,7 +21,7 @@ from h2site.server import listenSpecs
 from h2site.tap import Options, makeService
 from h2site.web.headers import DEFAULT_HSTS_MAX_AGE
 from h2site.web.redirect import RedirectResource
-from tests.helpers import makeSite, sharedCertificates
+from tests.helpers import makeSite, noWorkerProcesses, sharedCertificates
 
 #: What a port number listens on, with the development certificate.
 LOCAL_9000 = "tcp:port=9000:backlog=50:interface=127.0.0.1"
@@ -40,6 +40,7 @@ class ListenTestCase(SynchronousTestCase):
         self.patch(
             os, "environ", {**os.environ, "XDG_STATE_HOME": str(self.tmp / "st")}
         )
+        noWorkerProcesses(self)
         self.certs = sharedCertificates()
         self.tlsOptions = (
             *("--tls-cert", str(self.certs.cert)),
