@@ -12,12 +12,14 @@ status 499, nginx's "client closed request".
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import IO
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -69,6 +71,18 @@ def _quote(value: bytes | str | None) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=4)
+def _stamp(second: int) -> str:
+    """
+    The time of a log line: worked out once a second, not once a line.
+    """
+    t = time.gmtime(second)
+    return (
+        f"{t.tm_mday:02d}/{MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+    )
+
+
 def formatCombined(
     *,
     client: str,
@@ -84,11 +98,7 @@ def formatCombined(
     """
     One Combined Log Format line (no newline), in UTC.
     """
-    t = time.gmtime(when)
-    stamp = (
-        f"{t.tm_mday:02d}/{MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
-    )
+    stamp = _stamp(math.floor(when))
     request = f"{_quote(method)} {_quote(uri)} {_quote(protocol)}"
     return (
         f'{client} - - [{stamp}] "{request}" {status} {size} '
@@ -96,7 +106,7 @@ def formatCombined(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
     """
     What the access log records of one finished request.

@@ -4,7 +4,9 @@ The C{twisted.web} resources and the C{Site}: the site and its requests
 pages (L{pages}), static files (L{static}), a folder served as it is (a
 plain site, a template site's C{public/}: L{plain}) and how a
 representation is sent (L{delivery}), response headers (L{headers}), the
-HTTPS redirect (L{redirect}) and the health check (L{health}); and, for
+HTTPS redirect (L{redirect}), the health check (L{health}), the hot path
+that answers HTTP/2 requests for pages and stored files from a route table
+(L{hot}); and, for
 C{--dev} only, its pages (L{devpages}: the live-reload script added, error
 pages for templates that fail) and live reload itself (L{livereload}).
 

@@ -13,10 +13,12 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.web import http, resource, server
 from twisted.web.server import Request
 
+from h2site.http.interfaces import HotRequest, HotResponse
 from h2site.http.limits import ConnectionLimits
 from h2site.http.switch import ConnectionPool, buildProtocol
 from h2site.web.headers import HeaderPolicy
 from h2site.web.health import HEALTH
+from h2site.web.hot import HotRoutes
 from h2site.web.request import TimedRequest
 
 __all__ = ["H2Site"]
@@ -49,6 +51,7 @@ class H2Site(server.Site):
         headers: HeaderPolicy | None = None,
         limits: ConnectionLimits | None = None,
         reactor: IReactorTime | None = None,
+        hotPath: bool = True,
     ) -> None:
         """
         @param healthPath: the path that answers health checks (200, not
@@ -57,6 +60,9 @@ class H2Site(server.Site):
             response, or L{None} for none.
         @param limits: the limits of every connection.
         @param reactor: the clock for connection timeouts.
+        @param hotPath: answer the HTTP/2 requests that need nothing but a
+            cached response without building a request
+            (L{h2site.web.hot}); the responses are the same either way.
         """
         limits = limits or ConnectionLimits()
         super().__init__(
@@ -69,6 +75,25 @@ class H2Site(server.Site):
         self._healthPath = healthPath.encode("utf-8") if healthPath else None
         self._headers = headers
         self.connections = ConnectionPool(limits, self.reactor)
+        self._hot = (
+            HotRoutes(
+                lambda: self.resource,
+                headers,
+                lambda: self.altSvc,
+                self._healthPath,
+                self.log,
+            )
+            if hotPath
+            else None
+        )
+
+    def hotResponse(self, request: HotRequest) -> HotResponse | None:
+        """
+        The response to a request that needs nothing but a cached one, or
+        L{None} for the general path (L{h2site.http.interfaces.HotResponder}).
+        """
+        hot = self._hot
+        return None if hot is None else hot.respond(request)
 
     def closeConnections(self, timeout: float) -> Deferred[None]:
         """

@@ -17,6 +17,8 @@ that do no useful work (PING, PRIORITY, empty DATA, ...) without limit.
  - L{scheduler}: which frames of which streams a pass sends, decided from
    plain values (no clock, no transport, no C{h2});
  - L{stream}: the stream a request writes to (its channel);
+ - L{hot}: the hot path: a request the site answers from what it holds
+   (L{h2site.http.interfaces.HotResponder}), sent without a request;
  - L{frames}: frames read with limits, frames built without C{h2}, and
    HPACK encoding of response fields;
  - L{validation}: request header fields, checked and read into a request.

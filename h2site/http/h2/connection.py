@@ -20,8 +20,8 @@ C{h2} keeps the connection's and streams' state, but where it costs most per
 request this package does the work itself: request header blocks are
 decoded in one pass (L{FieldDecoder}) and checked in one more
 (L{checkRequestHeaders}), response headers are encoded without the
-HPACK dynamic table (L{FieldEncoder}), and DATA frames other than a
-response's last are framed without it.
+HPACK dynamic table (L{FieldEncoder}), and DATA frames are framed
+without it (a response's last through its state machines).
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ from h2site.http.h2.frames import (
     writeInPieces,
 )
 from h2site.http.h2.guard import SMALL_WINDOW_UPDATE, Guard
+from h2site.http.h2.hot import HotPath
 from h2site.http.h2.output import Output
 from h2site.http.h2.stream import Stream
 from h2site.http.h2.validation import checkRequestHeaders, readRequestFields
@@ -105,6 +106,8 @@ class H2Connection(TwistedProtocol):
     #: Ignored (Twisted's switch sets it); L{ConnectionLimits.idleTimeout} rules.
     timeOut: float | None = None
     callLater: Any = None
+    #: Answers cached responses without a request (L{HotPath}), if the site can.
+    _hot: HotPath | None = None
 
     def __init__(
         self,
@@ -183,6 +186,7 @@ class H2Connection(TwistedProtocol):
         h2.incoming_buffer = self._frames
         h2.initiate_connection()
         transport.write(h2.data_to_send())
+        self._hot = HotPath.forSite(self, self._streams, limits)
         self._guard.start(self._frames)
 
     def dataReceived(self, data: bytes) -> None:
@@ -301,6 +305,9 @@ class H2Connection(TwistedProtocol):
             self._h2.reset_stream(streamID, ErrorCodes.REFUSED_STREAM)
             self._guard.streamClosed()
             return
+        hot = self._hot
+        if hot and event.stream_ended and hot.respond(streamID, event.headers):
+            return
         stream = Stream(self, streamID, self.requestFactory, self.site)
         self._streams[streamID] = stream
         request = stream.request
@@ -331,7 +338,7 @@ class H2Connection(TwistedProtocol):
 
     def _requestEnded(self, streamID: int) -> None:
         stream = self._streams.get(streamID)
-        if stream is None or stream.closed:
+        if stream is None or stream.closed or stream.requestEnded:
             return
         stream.requestEnded = True
         stream.request.requestReceived(stream.command, stream.path, b"HTTP/2")

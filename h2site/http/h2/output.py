@@ -18,14 +18,17 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from h2.connection import ConnectionInputs
 from h2.connection import H2Connection as H2StateMachine
 from h2.errors import ErrorCodes
+from h2.stream import StreamInputs
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.web.http_headers import Headers
 
 from h2site.http.h2.frames import (
     DATA,
     END_HEADERS,
+    END_STREAM,
     FRAME_HEADER,
     HEADERS,
     MAX_DATA_FRAME,
@@ -39,7 +42,22 @@ from h2site.http.limits import ConnectionLimits
 if TYPE_CHECKING:
     from h2site.http.h2.stream import Stream
 
-__all__ = ["Output"]
+__all__ = ["Output", "responseFields"]
+
+
+def responseFields(code: bytes, headers: Headers) -> list[tuple[bytes, bytes]]:
+    """
+    The header fields of a final response with status C{code} and the
+    headers a C{twisted.web} request set: names in lowercase, in their
+    order, one field per value, connection-specific fields left out.
+    """
+    fields = [(b":status", code)]
+    for name, values in headers.getAllRawHeaders():
+        name = name.lower()
+        if name not in CONNECTION_HEADERS:
+            for value in values:
+                fields.append((name, value))
+    return fields
 
 
 class Output:
@@ -105,16 +123,20 @@ class Output:
     def writeHeaders(self, stream: Stream, code: bytes, headers: Headers) -> None:
         if stream.closed:
             return
-        fields = [(b":status", code)]
-        for name, values in headers.getAllRawHeaders():
-            name = name.lower()
-            if name not in CONNECTION_HEADERS:
-                for value in values:
-                    fields.append((name, value))
+        stream.headers = responseFields(code, headers)
+        self.markReady(stream)
+
+    def writeFields(self, stream: Stream, fields: list[tuple[bytes, bytes]]) -> None:
+        """
+        Write a final response's header fields, C{:status} first, as
+        L{responseFields} gives them.
+        """
+        if stream.closed:
+            return
         stream.headers = fields
         self.markReady(stream)
 
-    def writeData(self, stream: Stream, data: bytes) -> None:
+    def writeData(self, stream: Stream, data: bytes | memoryview) -> None:
         if stream.closed or not data:
             return
         stream.chunks.append(data)
@@ -305,11 +327,11 @@ class Output:
         """
         Frame the turns L{schedulePass} gives the ready streams.
 
-        DATA frames other than a response's last are framed here rather than
-        by C{h2.send_data}, which costs more than the rest of the pass per
-        frame (state machine, a frame object, three copies); C{h2} still
-        checks the stream's state on its last frame, and its flow-control
-        windows are charged exactly as C{send_data} would.
+        DATA frames are framed here rather than by C{h2.send_data}, which
+        costs more than the rest of the pass per frame (state machine, a
+        frame object, three copies); C{h2}'s state machines still take a
+        response's last frame (L{_lastData}), and its flow-control windows
+        are charged exactly as C{send_data} would.
         """
         h2 = self._h2
         ready = self._ready
@@ -361,8 +383,8 @@ class Output:
                     out.append(block)
             if size:
                 self.buffered -= size
-                # Every frame but an ending response's last is framed here;
-                # that one goes through h2, which then closes the stream.
+                # An ending response's last frame goes through h2's state
+                # machines (_lastData), which then close the stream.
                 last = size - (size - 1) // frameSize * frameSize if end else 0
                 direct = size - last
                 if direct:
@@ -382,7 +404,7 @@ class Output:
                         )
                         out.append(take(length))
                 if last:
-                    h2.send_data(streamID, stream.take(last), end_stream=True)
+                    self._lastData(out, stream, last)
             elif end:
                 h2.end_stream(streamID)
             if after is DONE:
@@ -394,6 +416,33 @@ class Output:
                 stream.blocked = True
                 self._blocked.add(stream)
         return sent
+
+    def _lastData(
+        self, out: list[bytes | memoryview], stream: Stream, size: int
+    ) -> None:
+        """
+        Frame a response's last DATA frame (with END_STREAM) as
+        C{h2.send_data} does, at a third of its cost: C{h2}'s state machines
+        take the same inputs (and refuse a stream that cannot send), and
+        the windows are charged alike, but the frame is packed here and its
+        bytes are not copied.
+        """
+        h2 = self._h2
+        streamID = stream.streamID
+        pending = h2.data_to_send()
+        if pending:
+            out.append(pending)
+        h2.state_machine.process_input(ConnectionInputs.SEND_DATA)
+        state = h2.streams[streamID]
+        machine = state.state_machine
+        machine.process_input(StreamInputs.SEND_DATA)
+        machine.process_input(StreamInputs.SEND_END_STREAM)
+        h2.outbound_flow_control_window -= size
+        state.outbound_flow_control_window -= size
+        out.append(
+            FRAME_HEADER.pack(size >> 16, size & 0xFFFF, DATA, END_STREAM, streamID)
+        )
+        out.append(stream.take(size))
 
     def _sent(self, stream: Stream) -> None:
         """

@@ -41,6 +41,14 @@ _FIELD_NAME = re.compile(rb"[!-9;-@\[-~]+")
 _BAD_FIELD_VALUE = re.compile(rb"[\0\r\n]|\A[ \t]|[ \t]\Z")
 
 
+#: Regular fields already found valid: the same few arrive with every request
+#: of a client, and need no second look.  Only short values, and not C{Host},
+#: whose checks depend on the rest of the request.
+_VALID: set[tuple[bytes, bytes]] = set()
+_MAX_VALID = 1024
+_MAX_VALID_LENGTH = 256
+
+
 _REQUEST_PSEUDO_FIELDS = frozenset(
     [b":method", b":scheme", b":authority", b":path", b":protocol"]
 )
@@ -67,7 +75,9 @@ def checkRequestHeaders(
     seen: set[bytes] = set()
     regular = False
     method = path = authority = host = None
-    for name, value in headers:
+    valid = _VALID
+    for field in headers:
+        name, value = field
         if name[:1] == b":":
             if (
                 trailers
@@ -85,6 +95,8 @@ def checkRequestHeaders(
                 authority = value
         else:
             regular = True
+            if field in valid:
+                continue
             if not _FIELD_NAME.fullmatch(name):
                 raise ProtocolError(f"invalid header field name {name!r}")
             if name in CONNECTION_HEADERS:
@@ -97,6 +109,10 @@ def checkRequestHeaders(
                 host = value
         if value and _BAD_FIELD_VALUE.search(value):
             raise ProtocolError(f"invalid value for header field {name!r}")
+        if regular and name != b"host" and len(value) <= _MAX_VALID_LENGTH:
+            if len(valid) >= _MAX_VALID:
+                valid.clear()
+            valid.add((name, value))
     if trailers:
         return
     if method is None:

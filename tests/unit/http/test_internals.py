@@ -32,11 +32,12 @@ from aioquic.h3.connection import H3_ALPN, H3Connection
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
 from h2.config import H2Configuration
-from h2.connection import ConnectionState
+from h2.connection import ConnectionInputs, ConnectionState
 from h2.connection import H2Connection as H2StateMachine
 from h2.exceptions import DenialOfServiceError, ProtocolError
 from h2.frame_buffer import FrameBuffer
 from h2.settings import SettingCodes, Settings
+from h2.stream import StreamInputs
 from hpack import Decoder, Encoder
 from hpack.exceptions import HPACKError, OversizedHeaderListError
 from hpack.huffman import HuffmanEncoder
@@ -612,6 +613,35 @@ class H2ConnectionTests(GuardTestCase):
             server.end_stream(3)
             self.assertTrue(server.streams[1].closed)
             self.assertTrue(server.streams[3].closed)
+
+    def test_endingStateInputs(self) -> None:
+        """
+        Feeding C{h2}'s state machines the inputs C{send_data} feeds them for
+        a last DATA frame (the connection's C{SEND_DATA}, the stream's
+        C{SEND_DATA} and C{SEND_END_STREAM}) closes the stream as C{send_data}
+        would, and refuses a stream that cannot send: h2site packs that frame
+        itself.
+        """
+        server, client = _server(), _client()
+        client.send_headers(1, requestHeaders("/"), end_stream=True)
+        client.send_headers(3, requestHeaders("/"), end_stream=True)
+        client.reset_stream(3)
+        server.receive_data(client.data_to_send())
+        with self.relying(
+            "H2Connection.state_machine.process_input(ConnectionInputs.SEND_DATA), "
+            "H2Stream.state_machine.process_input(StreamInputs.SEND_DATA and "
+            "SEND_END_STREAM)",
+            "h2site.http.h2.output",
+        ):
+            server.state_machine.process_input(ConnectionInputs.SEND_DATA)
+            machine = server.streams[1].state_machine
+            machine.process_input(StreamInputs.SEND_DATA)
+            machine.process_input(StreamInputs.SEND_END_STREAM)
+            self.assertTrue(server.streams[1].closed)
+            closed = server.streams.get(3)
+            if closed is not None:
+                with self.assertRaises(ProtocolError):
+                    closed.state_machine.process_input(StreamInputs.SEND_DATA)
 
     def test_errorCauses(self) -> None:
         """

@@ -126,6 +126,24 @@ class CheckRequestHeadersTests(SynchronousTestCase):
             self.assertFalse(_weAccept(headers), headers)
             self.assertFalse(_h2Accepts(headers, _FLAGS), headers)
 
+    def test_remembered(self) -> None:
+        """
+        A field found valid once is not looked at again, but a request is
+        still judged whole: a field valid before does not excuse a repeated
+        C{Host}, a misplaced pseudo-header or an invalid field beside it.
+        """
+        base = [*requestHeaders("/"), (b"accept", b"*/*")]
+        checkRequestHeaders(base)
+        checkRequestHeaders(base)
+        for bad in [
+            [*base, (b"host", b"localhost"), (b"host", b"localhost")],
+            [*base, (b":path", b"/")],
+            [*base, (b"accept", b" x")],
+            [*base, (b"Accept", b"*/*")],
+        ]:
+            with self.assertRaises(ProtocolError):
+                checkRequestHeaders(bad)
+
     def test_trailers(self) -> None:
         """
         Trailers may hold no pseudo-header field.
