@@ -6,9 +6,12 @@ buckets that meter what a client may do for nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["KIB", "MIB", "ConnectionLimits", "TokenBucket"]
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+
+__all__ = ["KIB", "MIB", "ConnectionLimits", "TokenBucket", "recheckIdle"]
 
 KIB = 1024
 
@@ -111,3 +114,26 @@ class TokenBucket:
             return False
         self._tokens -= tokens
         return True
+
+
+def recheckIdle(
+    reactor: IReactorTime,
+    timeout: float,
+    lastProgress: float,
+    check: Callable[[], None],
+    expired: Callable[[], None],
+) -> IDelayedCall | None:
+    """
+    The idle timeout's timer has fired: set it again for C{timeout} after
+    the last progress, or call C{expired} if that time has passed.  Both
+    protocol layers keep one timer this way, so that progress only records
+    when it happened and costs no timer of its own.
+
+    @param check: what the timer calls when it fires next.
+    @return: the new timer, or L{None} once C{expired} was called.
+    """
+    idle = reactor.seconds() - lastProgress
+    if idle < timeout:
+        return reactor.callLater(timeout - idle, check)
+    expired()
+    return None

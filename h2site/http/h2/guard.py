@@ -28,7 +28,7 @@ from h2site.http.h2.frames import (
     Calm,
     LimitedFrameBuffer,
 )
-from h2site.http.limits import ConnectionLimits, TokenBucket
+from h2site.http.limits import ConnectionLimits, TokenBucket, recheckIdle
 
 __all__ = [
     "LATE_FRAMES_PER_STREAM",
@@ -199,9 +199,10 @@ class Guard:
 
     def _checkIdle(self) -> None:
         self._idleCall = None
-        timeout = self._limits.idleTimeout
-        idle = self._reactor.seconds() - self.lastProgress
-        if idle < timeout:
-            self._idleCall = self._reactor.callLater(timeout - idle, self._checkIdle)
-            return
-        self._idleTimedOut()
+        self._idleCall = recheckIdle(
+            self._reactor,
+            self._limits.idleTimeout,
+            self.lastProgress,
+            self._checkIdle,
+            self._idleTimedOut,
+        )

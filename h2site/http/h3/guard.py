@@ -26,7 +26,7 @@ from aioquic.quic.connection import QuicConnection
 from aioquic.quic.packet import encode_quic_version_negotiation
 from twisted.internet.interfaces import IDelayedCall
 
-from h2site.http.limits import ConnectionLimits, TokenBucket
+from h2site.http.limits import ConnectionLimits, TokenBucket, recheckIdle
 
 if TYPE_CHECKING:
     from h2site.http.h3.stream import H3Stream
@@ -228,9 +228,10 @@ class SessionGuard:
 
     def _checkIdle(self) -> None:
         self._idleCall = None
-        timeout = self._limits.idleTimeout
-        idle = self._reactor.seconds() - self.lastProgress
-        if idle < timeout:
-            self._idleCall = self._reactor.callLater(timeout - idle, self._checkIdle)
-            return
-        self._idleTimedOut()
+        self._idleCall = recheckIdle(
+            self._reactor,
+            self._limits.idleTimeout,
+            self.lastProgress,
+            self._checkIdle,
+            self._idleTimedOut,
+        )
