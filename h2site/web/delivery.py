@@ -39,6 +39,7 @@ from h2site.semantics.ranges import ByteRange, multipartPieces
 
 __all__ = [
     "CHUNK_SIZE",
+    "NOT_MODIFIED_KEEP",
     "BodyProducer",
     "conditionsFrom",
     "headerValue",
@@ -56,7 +57,7 @@ _TEXT = b"text/plain; charset=utf-8"
 
 #: What a 304 keeps of the 200's headers (RFC 9110 section 15.4.5): the
 #: ones a cache updates its stored response with.
-_NOT_MODIFIED_KEEP = (b"etag", b"vary")
+NOT_MODIFIED_KEEP = (b"etag", b"vary")
 
 #: What a response for a file found changed on disk must not keep of the
 #: headers already set for it.
@@ -344,7 +345,7 @@ def respond(
         decision = Decision(code)
     if decision.status == 304:
         for name, value in body.headers:
-            if name in _NOT_MODIFIED_KEEP:
+            if name in NOT_MODIFIED_KEEP:
                 headers.setRawHeaders(name, [value])
         request.setResponseCode(304)
         request.finish()

@@ -46,6 +46,7 @@ from h2site.semantics.conditional import Conditions, decide
 from h2site.semantics.negotiation import chooseEncoding
 from h2site.sites.plain import ServeFile
 from h2site.sites.plain import decide as decidePlain
+from h2site.web.delivery import NOT_MODIFIED_KEEP
 from h2site.web.headers import HeaderPolicy
 from h2site.web.pages import PageResource, linkField
 from h2site.web.plain import FileSender, FolderResource, isPage
@@ -58,9 +59,6 @@ __all__ = ["HotRoutes"]
 _GENERAL = frozenset(
     [b"range", b"if-match", b"if-modified-since", b"if-unmodified-since"]
 )
-
-#: What a 304 keeps of the 200's headers (as L{h2site.web.delivery}).
-_NOT_MODIFIED_KEEP = (b"etag", b"vary")
 
 #: Stands for the C{Date} value in a composed response.
 _DATE = b"\0date"
@@ -458,7 +456,7 @@ class HotRoutes:
         headers.setRawHeaders(b"cache-control", [cacheControl])
         if status == 304:
             for name, value in body.headers:
-                if name in _NOT_MODIFIED_KEEP:
+                if name in NOT_MODIFIED_KEEP:
                     headers.setRawHeaders(name, [value])
         else:
             for name, value in body.headers:
