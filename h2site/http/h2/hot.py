@@ -14,9 +14,8 @@ anything the site declines, takes the general path.
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twisted.python.failure import Failure
 
@@ -33,6 +32,13 @@ __all__ = ["HotPath", "HotStream"]
 _HOT_METHODS = frozenset([b"GET", b"HEAD"])
 
 
+def _noRequest(channel: object, queued: bool) -> Any:
+    """
+    What a hot stream has in place of a request: nothing.
+    """
+    return None
+
+
 class HotStream(Stream):
     """
     The stream of a response sent by the hot path: a L{Stream} with no
@@ -42,26 +48,8 @@ class HotStream(Stream):
     __slots__ = ()
 
     def __init__(self, connection: H2Connection, streamID: int) -> None:
-        self.streamID = streamID
-        self.site = None
-        self.factory = None
-        self._conn = connection
-        self._out = connection.output
-        self.command = b""
-        self.path = b""
-        self.headers = None
-        self.headersSent = False
-        self.chunks = deque()
-        self.buffered = 0
-        self.received = 0
-        self.finished = False
+        super().__init__(connection, streamID, _noRequest, None)
         self.requestEnded = True
-        self.closed = False
-        self.ready = False
-        self.blocked = False
-        self.producer = None
-        self.producerPaused = False
-        self._pullProducer = None
 
     def lost(self, reason: Failure) -> None:
         # Logged already, as a finished request is: nothing to tell.
