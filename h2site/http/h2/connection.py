@@ -80,6 +80,7 @@ from h2site.http.h2.frames import (
 )
 from h2site.http.h2.guard import SMALL_WINDOW_UPDATE, Guard
 from h2site.http.h2.hot import HotPath
+from h2site.http.h2.intake import Intake
 from h2site.http.h2.output import Output
 from h2site.http.h2.stream import Stream
 from h2site.http.h2.validation import checkRequestHeaders, readRequestFields
@@ -184,6 +185,7 @@ class H2Connection(TwistedProtocol):
             limits.maxHeaderListSize, self._guard.frameArrived
         )
         h2.incoming_buffer = self._frames
+        self._intake = Intake(h2, self._frames, self._guard.requestArrived)
         h2.initiate_connection()
         transport.write(h2.data_to_send())
         self._hot = HotPath.forSite(self, self._streams, limits)
@@ -196,7 +198,7 @@ class H2Connection(TwistedProtocol):
         guard = self._guard
         arrived = guard.framesArrived
         try:
-            events = self._h2.receive_data(data)
+            events = self._intake.receive(data)
         except ProtocolError as e:
             self._protocolError(e)
             return

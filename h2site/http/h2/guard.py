@@ -162,6 +162,13 @@ class Guard:
             LATE_FRAMES_PER_STREAM * self._limits.maxConcurrentStreams,
         )
 
+    def requestArrived(self) -> None:
+        """
+        A HEADERS frame that opens a stream was read past the frame buffer
+        (L{h2site.http.h2.intake}): counted, as L{frameArrived} would.
+        """
+        self.framesArrived += 1
+
     def trackHead(self, framesArrived: bool) -> None:
         """
         Note whether part of a request head is waiting: the preface, a
