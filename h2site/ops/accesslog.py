@@ -48,6 +48,13 @@ CLIENT_CLOSED = 499
 _PLAIN = re.compile(rb"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
 
+#: Short fields already quoted (methods, paths, user agents, referers come
+#: again and again), at most L{_QUOTED_KEPT} of them.
+_quoted: dict[bytes, str] = {}
+_QUOTED_KEPT = 1024
+_QUOTED_LONGEST = 256
+
+
 def _quote(value: bytes | str | None) -> str:
     """
     A field for inside double quotes: C{"} and C{\\} escaped, control and
@@ -55,10 +62,19 @@ def _quote(value: bytes | str | None) -> str:
     """
     if value is None:
         return "-"
-    if isinstance(value, bytes) and _PLAIN.fullmatch(value):
-        # The common case, checked in C: printable ASCII with no quote or
-        # backslash needs no escaping.
-        return value.decode("ascii")
+    if isinstance(value, bytes):
+        quoted = _quoted.get(value)
+        if quoted is not None:
+            return quoted
+        if _PLAIN.fullmatch(value):
+            # The common case, checked in C: printable ASCII with no quote
+            # or backslash needs no escaping.
+            quoted = value.decode("ascii")
+            if len(value) <= _QUOTED_LONGEST:
+                if len(_quoted) >= _QUOTED_KEPT:
+                    _quoted.clear()
+                _quoted[value] = quoted
+            return quoted
     raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
     out = []
     for byte in raw:

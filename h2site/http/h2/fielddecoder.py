@@ -31,7 +31,7 @@ from hpack.exceptions import (
     InvalidTableSizeError,
     OversizedHeaderListError,
 )
-from hpack.hpack import decode_integer
+from hpack.hpack import DEFAULT_MAX_HEADER_LIST_SIZE, decode_integer
 from hpack.huffman_table import decode_huffman
 from hpack.struct import HeaderTuple, NeverIndexedHeaderTuple
 from hpack.table import HeaderTable
@@ -40,6 +40,13 @@ __all__ = ["FieldDecoder"]
 
 _STATIC = HeaderTable.STATIC_TABLE
 _STATIC_LENGTH = len(_STATIC)
+#: The static table's entries as the fields an indexed reference gives:
+#: made once rather than for every reference (a C{HeaderTuple} costs a
+#: Python-level C{__new__}).
+_STATIC_FIELDS = [HeaderTuple(name, value) for name, value in _STATIC]
+#: Fields kept for a decoder's dynamic table entries, at most (a table of
+#: the default 4 KiB holds at most 128).
+_DYNAMIC_FIELDS_KEPT = 512
 
 #: Decoded Huffman strings kept, and the longest string kept: field values
 #: that repeat across connections (user agents, accept lists, paths) are
@@ -91,12 +98,20 @@ class FieldDecoder(Decoder):
     C{decode(..., raw=True)} in one pass.
     """
 
+    def __init__(
+        self, max_header_list_size: int = DEFAULT_MAX_HEADER_LIST_SIZE
+    ) -> None:
+        super().__init__(max_header_list_size)
+        #: The field made for each dynamic table entry referred to.
+        self._kept: dict[tuple[bytes, bytes], HeaderTuple] = {}
+
     def decode(self, data: bytes, raw: bool = False) -> Iterable[HeaderTuple]:
         if not raw:
             return super().decode(data, raw)
         data = bytes(data)
         table = self.header_table
         dynamic = table.dynamic_entries
+        kept = self._kept
         limit = self.max_header_list_size
         fields: list[HeaderTuple] = []
         inflated = 0
@@ -113,13 +128,20 @@ class FieldDecoder(Decoder):
                 else:
                     at += 1
                 if 0 < index <= _STATIC_LENGTH:
-                    name, value = _STATIC[index - 1]
+                    field = _STATIC_FIELDS[index - 1]
                 else:
                     offset = index - _STATIC_LENGTH - 1
                     if index == 0 or offset >= len(dynamic):
                         raise InvalidTableIndex(f"Invalid table index {index}")
-                    name, value = dynamic[offset]
-                field = HeaderTuple(name, value)
+                    entry = dynamic[offset]
+                    found = kept.get(entry)
+                    if found is None:
+                        found = HeaderTuple(*entry)
+                        if len(kept) >= _DYNAMIC_FIELDS_KEPT:
+                            kept.clear()
+                        kept[entry] = found
+                    field = found
+                name, value = field
             elif first & 0x40 or not first & 0x20:
                 # A literal (sections 6.2.1 to 6.2.3): with incremental
                 # indexing (01), without (0000) or never indexed (0001).

@@ -41,9 +41,10 @@ _FIELD_NAME = re.compile(rb"[!-9;-@\[-~]+")
 _BAD_FIELD_VALUE = re.compile(rb"[\0\r\n]|\A[ \t]|[ \t]\Z")
 
 
-#: Regular fields already found valid: the same few arrive with every request
-#: of a client, and need no second look.  Only short values, and not C{Host},
-#: whose checks depend on the rest of the request.
+#: Fields already found valid: the same few arrive with every request of a
+#: client, and need no second look.  Only short values, and not C{Host},
+#: whose checks depend on the rest of the request.  For a pseudo-header
+#: field, only its value was checked: where it may be is checked every time.
 _VALID: set[tuple[bytes, bytes]] = set()
 _MAX_VALID = 1024
 _MAX_VALID_LENGTH = 256
@@ -78,7 +79,7 @@ def checkRequestHeaders(
     valid = _VALID
     for field in headers:
         name, value = field
-        if name[:1] == b":":
+        if name and name[0] == 58:  # b":"
             if (
                 trailers
                 or regular
@@ -93,6 +94,9 @@ def checkRequestHeaders(
                 path = value
             elif name == b":authority":
                 authority = value
+            if field in valid:
+                # Its value was checked before.
+                continue
         else:
             regular = True
             if field in valid:
@@ -109,7 +113,7 @@ def checkRequestHeaders(
                 host = value
         if value and _BAD_FIELD_VALUE.search(value):
             raise ProtocolError(f"invalid value for header field {name!r}")
-        if regular and name != b"host" and len(value) <= _MAX_VALID_LENGTH:
+        if name != b"host" and len(value) <= _MAX_VALID_LENGTH:
             if len(valid) >= _MAX_VALID:
                 valid.clear()
             valid.add((name, value))
