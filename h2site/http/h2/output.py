@@ -354,13 +354,16 @@ class Output:
                 assert fields is not None
                 stream.headers = None
                 stream.headersSent = True
+                block = self._fields.encode(fields)
                 if end and not size:
-                    # No body: h2 sends HEADERS with END_STREAM and closes
-                    # the stream in its state machine.
-                    h2.send_headers(streamID, fields, end_stream=True)
+                    # No body (HEAD, 304, an empty file): HEADERS with
+                    # END_STREAM, which closes the stream.
+                    if len(block) > frameSize:
+                        h2.send_headers(streamID, fields, end_stream=True)
+                    else:
+                        self._headersEnding(out, streamID, block)
                     self._sent(stream)
                     continue
-                block = self._fields.encode(fields)
                 if len(block) > frameSize:
                     h2.send_headers(streamID, fields)
                 else:
@@ -443,6 +446,25 @@ class Output:
             FRAME_HEADER.pack(size >> 16, size & 0xFFFF, DATA, END_STREAM, streamID)
         )
         out.append(stream.take(size))
+
+    def _headersEnding(
+        self, out: list[bytes | memoryview], streamID: int, block: bytes
+    ) -> None:
+        """
+        Frame a response's only HEADERS frame (with END_STREAM) as
+        C{h2.send_headers} does, without its HPACK encoder: C{h2}'s state
+        machines take the same inputs (and refuse a stream that cannot
+        send), and the block is L{FieldEncoder}'s, from its cache.
+        """
+        h2 = self._h2
+        pending = h2.data_to_send()
+        if pending:
+            out.append(pending)
+        h2.state_machine.process_input(ConnectionInputs.SEND_HEADERS)
+        machine = h2.streams[streamID].state_machine
+        machine.process_input(StreamInputs.SEND_HEADERS)
+        machine.process_input(StreamInputs.SEND_END_STREAM)
+        out.append(headersFrame(streamID, block, END_HEADERS | END_STREAM))
 
     def _sent(self, stream: Stream) -> None:
         """

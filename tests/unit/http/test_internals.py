@@ -32,8 +32,15 @@ from aioquic.h3.connection import H3_ALPN, H3Connection
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
 from h2.config import H2Configuration
-from h2.connection import ConnectionInputs, ConnectionState
+from h2.connection import (
+    AllowedStreamIDs,
+    ConnectionInputs,
+    ConnectionState,
+    _decode_headers,
+)
 from h2.connection import H2Connection as H2StateMachine
+from h2.errors import ErrorCodes
+from h2.events import RequestReceived, StreamEnded
 from h2.exceptions import DenialOfServiceError, ProtocolError
 from h2.frame_buffer import FrameBuffer
 from h2.settings import SettingCodes, Settings
@@ -670,6 +677,107 @@ class H2ConnectionTests(GuardTestCase):
                 server.receive_data(client.data_to_send() + bad.serialize())
             self.assertNotIsInstance(caught.exception, DenialOfServiceError)
             self.assertIsInstance(caught.exception.__cause__, HPACKError)
+
+
+class IntakeTests(GuardTestCase):
+    """
+    The parts of C{h2}'s receiving that L{h2site.http.h2.intake} calls to
+    take a whole-request HEADERS frame past C{receive_data}, and the state
+    inputs with which L{h2site.http.h2.output} ends a stream with HEADERS.
+    """
+
+    package = "h2"
+    user = "h2site.http.h2.intake"
+
+    def test_wholeRequestCalls(self) -> None:
+        """
+        C{_decode_headers(decoder, block)} gives the fields (and raises
+        C{h2}'s errors), C{_begin_new_stream(id, AllowedStreamIDs.ODD)}
+        opens the stream and raises the highest inbound stream, and the
+        stream's C{receive_headers(fields, True, None)} gives
+        C{RequestReceived} and C{StreamEnded}.
+        """
+        server, client = _server(), _client()
+        server.receive_data(client.data_to_send())
+        client.send_headers(1, requestHeaders("/"), end_stream=True)
+        server.receive_data(client.data_to_send())
+        block = Encoder().encode(requestHeaders("/x"))
+        with self.relying(
+            "h2.connection._decode_headers, H2Connection._begin_new_stream, "
+            "AllowedStreamIDs.ODD, H2Stream.receive_headers -> (frames, events)"
+        ):
+            self.assertIs(server.state_machine.state, ConnectionState.SERVER_OPEN)
+            self.assertIsInstance(server.max_inbound_frame_size, int)
+            fields = _decode_headers(server.decoder, block)
+            self.assertIn((b":path", b"/x"), list(fields))
+            stream = server._begin_new_stream(3, AllowedStreamIDs.ODD)
+            self.assertIs(server.streams[3], stream)
+            self.assertEqual(server.highest_inbound_stream_id, 3)
+            frames, events = stream.receive_headers(fields, True, None)
+            self.assertEqual(frames, [])
+            self.assertEqual([type(e) for e in events], [RequestReceived, StreamEnded])
+            request = events[0]
+            assert isinstance(request, RequestReceived)
+            self.assertEqual(request.stream_id, 3)
+            self.assertIs(request.stream_ended, events[1])
+            with self.assertRaises(ProtocolError):
+                _decode_headers(server.decoder, b"\xff\xff\xff\xff\x0f")
+
+    def test_sweepAndTerminate(self) -> None:
+        """
+        C{open_inbound_streams} counts the open client streams and sweeps
+        the closed ones out of C{streams}; C{_terminate_connection(code)}
+        queues a GOAWAY with C{code} and closes the connection.
+        """
+        server, client = _server(), _client()
+        client.send_headers(1, requestHeaders("/"), end_stream=True)
+        client.send_headers(3, requestHeaders("/"), end_stream=True)
+        server.receive_data(client.data_to_send())
+        server.send_headers(1, [(b":status", b"204")], end_stream=True)
+        with self.relying(
+            "H2Connection.open_inbound_streams (sweeping closed streams) and "
+            "H2Connection._terminate_connection(error_code)"
+        ):
+            self.assertIn(1, server.streams)
+            self.assertEqual(server.open_inbound_streams, 1)
+            self.assertNotIn(1, server.streams)
+            server.data_to_send()
+            server._terminate_connection(ErrorCodes.ENHANCE_YOUR_CALM)
+            (goaway,) = FrameReader().feed(server.data_to_send())
+            assert isinstance(goaway, GoAwayFrame)
+            self.assertEqual(goaway.error_code, ErrorCodes.ENHANCE_YOUR_CALM)
+            self.assertEqual(goaway.last_stream_id, 3)
+            self.assertIs(server.state_machine.state, ConnectionState.CLOSED)
+
+    def test_headersEndingInputs(self) -> None:
+        """
+        The connection's C{SEND_HEADERS} and the stream's C{SEND_HEADERS}
+        and C{SEND_END_STREAM} close a stream as C{send_headers(...,
+        end_stream=True)} does, and refuse a stream that cannot send.
+        """
+        server, client = _server(), _client()
+        client.send_headers(1, requestHeaders("/"), end_stream=True)
+        client.send_headers(3, requestHeaders("/"), end_stream=True)
+        client.send_headers(5, requestHeaders("/"), end_stream=True)
+        client.reset_stream(5)
+        server.receive_data(client.data_to_send())
+        with self.relying(
+            "H2Connection.state_machine.process_input(ConnectionInputs."
+            "SEND_HEADERS), H2Stream.state_machine.process_input(StreamInputs."
+            "SEND_HEADERS and SEND_END_STREAM)",
+            "h2site.http.h2.output",
+        ):
+            server.send_headers(1, [(b":status", b"304")], end_stream=True)
+            server.state_machine.process_input(ConnectionInputs.SEND_HEADERS)
+            machine = server.streams[3].state_machine
+            machine.process_input(StreamInputs.SEND_HEADERS)
+            machine.process_input(StreamInputs.SEND_END_STREAM)
+            self.assertTrue(server.streams[3].closed)
+            self.assertEqual(server.streams[3].closed_by, server.streams[1].closed_by)
+            closed = server.streams.get(5)
+            if closed is not None:
+                with self.assertRaises(ProtocolError):
+                    closed.state_machine.process_input(StreamInputs.SEND_HEADERS)
 
 
 class HPACKTests(GuardTestCase):
