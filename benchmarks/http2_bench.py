@@ -25,7 +25,8 @@ other load then falls on every server alike):
   - C{workers}: the page from h2site C{--workers 2} against C{--workers 1},
     neither pinned, h2load unpinned too, with 32 connections (the kernel
     spreads connections over the workers by hashing their addresses, and
-    10 can split 4:6).
+    10 can split 4:6); and nginx with 2 workers against 1 under the same
+    load, for what the machine allows when h2load shares its cores.
 
 By default, on a machine with two cores or more, every server is pinned to
 core 0 (C{taskset -c 0}, nginx's and granian's workers included) and h2load
@@ -335,17 +336,17 @@ def startH2site(
 
 
 def startNginx(
-    root: Path, certs: Certificates, work: Path, pinning: Pinning
+    root: Path, certs: Certificates, work: Path, pinning: Pinning, workers: int = 1
 ) -> Running | None:
     """
-    nginx with one worker (h2site uses one core), or L{None} if it is not
-    installed.
+    nginx with one worker (h2site uses one core), or C{workers}, or L{None}
+    if it is not installed.
     """
     nginx = findNginx()
     if nginx is None:
         print("nginx skipped: not installed")
         return None
-    folder = work / "nginx"
+    folder = work / f"nginx-{workers}-{id(pinning)}"
     folder.mkdir()
     port = freePort()
     config = writeNginxConfig(
@@ -358,10 +359,12 @@ def startNginx(
         # and h2load's timed mode does not reconnect.
         http="keepalive_requests 100000000; keepalive_timeout 300s;",
         server="location / { default_type application/octet-stream; }",
+        workers=workers,
     )
-    # Its worker inherits the master's CPU affinity.
+    # Its workers inherit the master's CPU affinity.
     command = [*pinning.server, nginx, "-c", str(config), "-p", str(folder)]
-    return startPolled("nginx (1 worker)", command, port, "/page.html", work)
+    name = "nginx (1 worker)" if workers == 1 else f"nginx ({workers} workers)"
+    return startPolled(name, command, port, "/page.html", work)
 
 
 def startGranian(
@@ -640,6 +643,32 @@ def run(
                 rows.append(
                     Row(server.name, server, "page", "/", clients=32, pinning=UNPINNED)
                 )
+            if withNginx:
+                # What this machine allows: nginx's second worker, under the
+                # same unpinned load (h2load shares the cores).
+                plain = work / "plain-workers"
+                plain.mkdir()
+                (plain / "page.html").write_bytes(
+                    subprocess.run(
+                        ["curl", "-sk", f"https://127.0.0.1:{servers[-1].port}/"],
+                        capture_output=True,
+                        check=True,
+                    ).stdout
+                )
+                for workers in (1, 2):
+                    nginx = startNginx(plain, certs, work, UNPINNED, workers)
+                    if nginx is not None:
+                        servers.append(nginx)
+                        rows.append(
+                            Row(
+                                f"{nginx.name} unpinned",
+                                nginx,
+                                "page",
+                                "/page.html",
+                                clients=32,
+                                pinning=UNPINNED,
+                            )
+                        )
             table.runInTurn(rows)
     finally:
         for server in servers:
@@ -676,6 +705,14 @@ def run(
         ("h2site h2 --workers 2 unpinned", "page"),
         ("h2site h2 --workers 1 unpinned", "page"),
         "target >= 1.7x",
+        byCpu=False,
+    )
+    table.ratio(
+        "nginx 2 workers / 1 worker (unpinned), under the same load",
+        ("nginx (2 workers) unpinned", "page"),
+        ("nginx (1 worker) unpinned", "page"),
+        "for reference: h2load shares the two cores, and holds back a server "
+        "as light as nginx",
         byCpu=False,
     )
     for test in ("page", "160k"):

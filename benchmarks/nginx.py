@@ -38,11 +38,12 @@ def writeNginxConfig(
     cert: Path,
     http: str = "",
     server: str = "",
+    workers: int = 1,
 ) -> Path:
     """
-    Write C{work/nginx.conf}: one worker (h2site uses one core) serving
-    C{root} on C{127.0.0.1:port} over HTTP/2 and TLS, its pid, logs and
-    temporary files in C{work}.
+    Write C{work/nginx.conf}: one worker (h2site uses one core), or
+    C{workers}, serving C{root} on C{127.0.0.1:port} over HTTP/2 and TLS,
+    its pid, logs and temporary files in C{work}.
 
     @param http: more directives for the C{http} block.
     @param server: more directives for the C{server} block.
@@ -58,7 +59,7 @@ def writeNginxConfig(
     config.write_text(
         f"""
 {user}
-worker_processes 1;
+worker_processes {workers};
 daemon off;
 pid {work}/nginx.pid;
 error_log {work}/error.log;
