@@ -45,6 +45,15 @@ if TYPE_CHECKING:
 __all__ = ["Output", "responseFields"]
 
 
+def _pending(h2: H2StateMachine) -> bytes:
+    """
+    What C{h2} framed and we have not taken yet: C{data_to_send()}, without
+    the two buffers it makes when there is nothing (a pass asks up to four
+    times, and there usually is nothing).
+    """
+    return h2.data_to_send() if h2._data_to_send else b""
+
+
 def responseFields(code: bytes, headers: Headers) -> list[tuple[bytes, bytes]]:
     """
     The header fields of a final response with status C{code} and the
@@ -308,7 +317,7 @@ class Output:
                 sent = self._frameReady(out)
             finally:
                 self._framing = False
-        pending = self._h2.data_to_send()
+        pending = _pending(self._h2)
         if pending:
             out.append(pending)
         return sent
@@ -370,7 +379,7 @@ class Output:
                     # h2's stream state needs no news of response headers:
                     # the DATA and END_STREAM that follow go through it.
                     # (As headersFrame frames them, without its copy.)
-                    pending = h2.data_to_send()
+                    pending = _pending(h2)
                     if pending:
                         out.append(pending)
                     length = len(block)
@@ -391,7 +400,7 @@ class Output:
                 last = size - (size - 1) // frameSize * frameSize if end else 0
                 direct = size - last
                 if direct:
-                    pending = h2.data_to_send()
+                    pending = _pending(h2)
                     if pending:
                         out.append(pending)
                     state = h2.streams[streamID]
@@ -432,7 +441,7 @@ class Output:
         """
         h2 = self._h2
         streamID = stream.streamID
-        pending = h2.data_to_send()
+        pending = _pending(h2)
         if pending:
             out.append(pending)
         h2.state_machine.process_input(ConnectionInputs.SEND_DATA)
@@ -457,7 +466,7 @@ class Output:
         send), and the block is L{FieldEncoder}'s, from its cache.
         """
         h2 = self._h2
-        pending = h2.data_to_send()
+        pending = _pending(h2)
         if pending:
             out.append(pending)
         h2.state_machine.process_input(ConnectionInputs.SEND_HEADERS)

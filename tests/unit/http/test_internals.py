@@ -749,6 +749,27 @@ class IntakeTests(GuardTestCase):
             self.assertEqual(goaway.last_stream_id, 3)
             self.assertIs(server.state_machine.state, ConnectionState.CLOSED)
 
+    def test_pendingBuffer(self) -> None:
+        """
+        C{_data_to_send} holds what C{data_to_send()} returns next, and is
+        empty (false) once it is taken: L{h2site.http.h2.output} asks
+        C{data_to_send()} only when it is not.
+        """
+        server, client = _server(), _client()
+        client.send_headers(1, requestHeaders("/"), end_stream=True)
+        server.receive_data(client.data_to_send())
+        with self.relying(
+            "H2Connection._data_to_send (false when data_to_send() has "
+            "nothing to give)",
+            "h2site.http.h2.output",
+        ):
+            server.data_to_send()
+            self.assertFalse(server._data_to_send)
+            server.ping(b"12345678")
+            self.assertTrue(server._data_to_send)
+            self.assertEqual(bytes(server._data_to_send), server.data_to_send())
+            self.assertFalse(server._data_to_send)
+
     def test_headersEndingInputs(self) -> None:
         """
         The connection's C{SEND_HEADERS} and the stream's C{SEND_HEADERS}
