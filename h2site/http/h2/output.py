@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 __all__ = ["Output", "responseFields"]
 
 
+#: Informational responses whose block a connection keeps, at most.
+_INFORMATIONAL_KEPT = 16
+
+
 def _pending(h2: H2StateMachine) -> bytes:
     """
     What C{h2} framed and we have not taken yet: C{data_to_send()}, without
@@ -120,6 +124,17 @@ class Output:
         #: Informational responses framed but not sent yet: they go first in
         #: the next pass, before any final headers.
         self._early: list[bytes] = []
+        #: The fields and block of informational responses by their headers'
+        #: identity (L{writeInformational}).
+        self._informational: dict[
+            tuple[int, int],
+            tuple[
+                Sequence[tuple[bytes, bytes]],
+                list[tuple[bytes, bytes]],
+                list[tuple[bytes, bytes]],
+                bytes,
+            ],
+        ] = {}
         self._passCall: IDelayedCall | None = None
         self._framing = False
         self.buffered = 0
@@ -164,15 +179,27 @@ class Output:
     ) -> bool:
         if stream.closed or stream.headersSent or stream.headers is not None:
             return False
-        fields = [(b":status", b"%d" % code)]
-        fields.extend((name.lower(), value) for name, value in headers)
-        block = self._fields.encode(fields)
-        size = len(block)
-        if size > min(self._h2.max_outbound_frame_size, MAX_DATA_FRAME):
+        # The hot path hands the same hints (one list per page) every time:
+        # their block is kept with them, and used while they are unchanged.
+        # Holding the list keeps its id() its own.
+        kept = self._informational.get((code, id(headers)))
+        if kept is not None and kept[0] is headers and kept[1] == headers:
+            fields, block = kept[2], kept[3]
+        else:
+            fields = [(b":status", b"%d" % code)]
+            fields.extend((name.lower(), value) for name, value in headers)
+            block = self._fields.encode(fields)
+            if len(self._informational) >= _INFORMATIONAL_KEPT:
+                self._informational.clear()
+            self._informational[code, id(headers)] = (
+                headers,
+                list(headers),
+                fields,
+                block,
+            )
+        if len(block) > min(self._h2.max_outbound_frame_size, MAX_DATA_FRAME):
             self._h2.send_headers(stream.streamID, fields)
         else:
-            # From the shared encoder's cache: a page's hints are the same
-            # block every time.
             self._early.append(headersFrame(stream.streamID, block))
         self.schedule()
         return True

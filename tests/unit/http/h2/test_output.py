@@ -8,13 +8,23 @@ in L{tests.unit.http.h2.test_scheduler}.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
+from h2.config import H2Configuration
+from h2.connection import H2Connection as H2StateMachine
 from h2.settings import SettingCodes
+from hpack import Decoder
 from hyperframe.frame import (
     DataFrame,
     HeadersFrame,
 )
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from h2site.http.h2.frames import FieldEncoder
+from h2site.http.h2.output import Output
+from h2site.http.h2.stream import Stream
 from h2site.http.limits import ConnectionLimits
 from tests.h2client import dataBytes, requestHeaders
 from tests.harness import Big, Harness, Page, responses
@@ -178,3 +188,44 @@ class FlowControlTests(SynchronousTestCase):
         for _ in range(10):
             h.clock.advance(0)
         self.assertGreater(len(h.transport.value()), 256 * 1024)
+
+
+class InformationalTests(SynchronousTestCase):
+    """
+    L{Output.writeInformational} frames a 1xx response ahead of the final
+    headers.
+    """
+
+    def test_blockKeptWhileHintsUnchanged(self) -> None:
+        """
+        The same hints (the hot path hands one list per page) give the same
+        block, made once; hints changed in place give the new fields.
+        """
+        h2 = H2StateMachine(H2Configuration(client_side=False))
+        output = Output(
+            h2, {}, ConnectionLimits(), FieldEncoder(), Clock(), lambda: None, _nothing
+        )
+        stream = cast(
+            Stream,
+            SimpleNamespace(closed=False, headersSent=False, headers=None, streamID=1),
+        )
+        hints = [(b"Link", b"</a.css>; rel=preload; as=style")]
+        self.assertTrue(output.writeInformational(stream, 103, hints))
+        first = output._early.pop()
+        output.writeInformational(stream, 103, hints)
+        self.assertEqual(output._early.pop(), first)
+        hints.append((b"Link", b"</b.mjs>; rel=modulepreload"))
+        output.writeInformational(stream, 103, hints)
+        frame = output._early.pop()
+        self.assertEqual(
+            Decoder().decode(frame[9:], raw=True),
+            [
+                (b":status", b"103"),
+                (b"link", b"</a.css>; rel=preload; as=style"),
+                (b"link", b"</b.mjs>; rel=modulepreload"),
+            ],
+        )
+
+
+def _nothing() -> None:
+    pass
