@@ -87,9 +87,30 @@ from h2site.http.h2.validation import checkRequestHeaders, readRequestFields
 from h2site.http.limits import ConnectionLimits
 from h2site.http.messages import describePeer, logRefused
 
-__all__ = ["H2Connection"]
+__all__ = ["H2Connection", "stateMachine"]
 
 _log = Logger(namespace="h2site.http")
+
+
+def stateMachine() -> H2StateMachine:
+    """
+    A server's C{h2} state machine, configured as h2site uses it.
+    """
+    return H2StateMachine(
+        H2Configuration(
+            client_side=False,
+            header_encoding=None,
+            # We build response headers ourselves from Twisted's Headers
+            # (which have no connection-specific fields left), so h2's
+            # per-header checks would only repeat work on the hot path.
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+            # Checked by checkRequestHeaders, in a third of the time.
+            validate_inbound_headers=False,
+            # Only joins Cookie crumbs, which readRequestFields does.
+            normalize_inbound_headers=False,
+        )
+    )
 
 
 @implementer(IPushProducer)
@@ -123,21 +144,7 @@ class H2Connection(TwistedProtocol):
         self._limits = limits
         self._reactor = reactor
         self._fields = fields or FieldEncoder()
-        self._h2 = H2StateMachine(
-            H2Configuration(
-                client_side=False,
-                header_encoding=None,
-                # We build response headers ourselves from Twisted's Headers
-                # (which have no connection-specific fields left), so h2's
-                # per-header checks would only repeat work on the hot path.
-                validate_outbound_headers=False,
-                normalize_outbound_headers=False,
-                # Checked by checkRequestHeaders, in a third of the time.
-                validate_inbound_headers=False,
-                # Only joins Cookie crumbs, which readRequestFields does.
-                normalize_inbound_headers=False,
-            )
-        )
+        self._h2 = stateMachine()
         self._streams: dict[int, Stream] = {}
         self._guard = Guard(
             limits, reactor, self._h2, self._headTimedOut, self._idleTimedOut

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from h2.config import H2Configuration
-from h2.connection import H2Connection as H2StateMachine
 from h2.exceptions import ProtocolError
 from h2.settings import SettingCodes, Settings
 from h2.stream import StreamState
@@ -20,6 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from h2site.http.h2.connection import stateMachine
 from h2site.http.h2.fielddecoder import FieldDecoder
 from h2site.http.h2.frames import LimitedFrameBuffer
 from h2site.http.h2.intake import Intake
@@ -184,16 +183,7 @@ class _Server:
     """
 
     def __init__(self, throughIntake: bool, maxStreams: int, maxList: int) -> None:
-        h2 = H2StateMachine(
-            H2Configuration(
-                client_side=False,
-                header_encoding=None,
-                validate_outbound_headers=False,
-                normalize_outbound_headers=False,
-                validate_inbound_headers=False,
-                normalize_inbound_headers=False,
-            )
-        )
+        h2 = stateMachine()
         h2.local_settings = Settings(
             client=False,
             initial_values={
