@@ -29,9 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from h2.config import H2Configuration
 from h2.connection import ConnectionState
-from h2.connection import H2Connection as H2StateMachine
 from h2.errors import ErrorCodes
 from h2.events import (
     ConnectionTerminated,
@@ -81,36 +79,16 @@ from h2site.http.h2.frames import (
 from h2site.http.h2.guard import SMALL_WINDOW_UPDATE, Guard
 from h2site.http.h2.hot import HotPath
 from h2site.http.h2.intake import Intake
+from h2site.http.h2.machine import stateMachine
 from h2site.http.h2.output import Output
 from h2site.http.h2.stream import Stream
 from h2site.http.h2.validation import checkRequestHeaders, readRequestFields
 from h2site.http.limits import ConnectionLimits
 from h2site.http.messages import describePeer, logRefused
 
-__all__ = ["H2Connection", "stateMachine"]
+__all__ = ["H2Connection"]
 
 _log = Logger(namespace="h2site.http")
-
-
-def stateMachine() -> H2StateMachine:
-    """
-    A server's C{h2} state machine, configured as h2site uses it.
-    """
-    return H2StateMachine(
-        H2Configuration(
-            client_side=False,
-            header_encoding=None,
-            # We build response headers ourselves from Twisted's Headers
-            # (which have no connection-specific fields left), so h2's
-            # per-header checks would only repeat work on the hot path.
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-            # Checked by checkRequestHeaders, in a third of the time.
-            validate_inbound_headers=False,
-            # Only joins Cookie crumbs, which readRequestFields does.
-            normalize_inbound_headers=False,
-        )
-    )
 
 
 @implementer(IPushProducer)

@@ -18,10 +18,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.http.h2.connection import stateMachine
 from h2site.http.h2.fielddecoder import FieldDecoder
 from h2site.http.h2.frames import LimitedFrameBuffer
 from h2site.http.h2.intake import Intake
+from h2site.http.h2.machine import stateMachine
 
 _PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
