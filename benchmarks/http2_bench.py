@@ -40,8 +40,10 @@ Printed: requests/s, MB/s, the server's CPU time per request (from
 C{/proc}, the process and its children: steadier than requests/s on a
 busy machine), and at the end the ratios issue 16 asks for, each with its
 target, in requests per second and (where both servers were pinned alike)
-by CPU time per request.  Speed is measured here, never asserted in
-tests.
+by CPU time per request.  A ratio is the median of the rounds' own
+ratios (round I{n} of two rows of a group ran seconds apart, under the
+same load), with their range: use C{--rounds 5} or more where the range
+straddles a target.  Speed is measured here, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -519,12 +521,31 @@ class Table:
         with C{byCpu} the same by the servers' CPU time per request (theirs
         / ours: higher is better for us too), which a busy machine disturbs
         less.
+
+        Each is the median of the ratios of the rounds: a group runs its
+        rows in turn, so round I{n} of both ran within seconds of each
+        other, under the same load, while the machine drifts by 15% or more
+        over a run.  The range of those ratios follows.
         """
-        if ours in self.runs and theirs in self.runs:
-            a, b = self.result(ours), self.result(theirs)
-            cpu = b.cpuMicroseconds / max(a.cpuMicroseconds, 1e-9)
-            byCpuText = f", {cpu:.2f}x by CPU per request" if byCpu else ""
-            print(f"{name} = {a.requests / b.requests:.2f}x{byCpuText} ({target})")
+        if ours not in self.runs or theirs not in self.runs:
+            return
+        pairs = list(zip(self.runs[ours], self.runs[theirs], strict=False))
+        rates = [a.requests / max(b.requests, 1e-9) for a, b in pairs]
+        text = f"{name} = {_spread(rates)}"
+        if byCpu:
+            cpus = [b.cpuMicroseconds / max(a.cpuMicroseconds, 1e-9) for a, b in pairs]
+            text += f", {_spread(cpus)} by CPU per request"
+        print(f"{text} ({target})")
+
+
+def _spread(ratios: Sequence[float]) -> str:
+    """
+    The median of per-round ratios, and their range when there are several.
+    """
+    median = f"{statistics.median(ratios):.2f}x"
+    if len(ratios) < 2:
+        return median
+    return f"{median} [{min(ratios):.2f}-{max(ratios):.2f}]"
 
 
 def main() -> None:
