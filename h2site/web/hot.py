@@ -125,7 +125,30 @@ def _last(headers: Mapping[bytes, list[bytes]], name: bytes) -> bytes | None:
     return values[-1] if values else None
 
 
-def _hintFields(links: Sequence[bytes]) -> list[tuple[bytes, bytes]] | None:
+#: The fields of a C{103}: a tuple, which L{Output.writeInformational}
+#: knows cannot change, so it frames them once per connection.
+_Hints = tuple[tuple[bytes, bytes], ...]
+
+
+def _wantsHints(headers: Mapping[bytes, list[bytes]]) -> bool:
+    """
+    Whether a request gets a page's C{103}: a navigation that does not
+    bypass the cache (L{isNavigation}, L{bypassesCache}).  A browser's
+    navigation says C{Sec-Fetch-Mode: navigate} and, but for a reload, no
+    C{Cache-Control} or C{Pragma}: that is answered without parsing.
+    """
+    mode = headers.get(b"sec-fetch-mode")
+    if (not mode or mode[-1] != b"navigate") and not isNavigation(
+        _last(headers, b"sec-fetch-mode"), _last(headers, b"accept")
+    ):
+        return False
+    if b"cache-control" not in headers and b"pragma" not in headers:
+        return True
+    control, pragma = _last(headers, b"cache-control"), _last(headers, b"pragma")
+    return not bypassesCache(control, pragma)
+
+
+def _hintFields(links: Sequence[bytes]) -> _Hints | None:
     """
     The fields of the C{103} that L{sendEarlyHints} sends for C{links}, or
     L{None} if it would send none or refuse them.
@@ -135,7 +158,7 @@ def _hintFields(links: Sequence[bytes]) -> list[tuple[bytes, bytes]] | None:
         if any(byte in link for byte in (b"\r", b"\n", b"\x00")):
             return None
         values.append((b"link", link.strip(b" \t")))
-    return values or None
+    return tuple(values) or None
 
 
 class _Page:
@@ -149,7 +172,7 @@ class _Page:
         self,
         representation: Representation,
         links: list[bytes],
-        hints: list[tuple[bytes, bytes]] | None,
+        hints: _Hints | None,
     ) -> None:
         self.representation = representation
         self.links = links
@@ -172,7 +195,7 @@ def _pageOf(resource: PageResource) -> _Page | None:
 
 def _hintsOf(
     links: Sequence[bytes], mode: EarlyHintsMode, send: object
-) -> list[tuple[bytes, bytes]] | Literal[False] | None:
+) -> _Hints | Literal[False] | None:
     """
     The fields of the C{103} that L{announceLinks} sends for C{links} to a
     navigation over HTTP/2: L{None} for none, L{False} if the hot path
@@ -337,7 +360,7 @@ class HotRoutes:
         rep: Representation,
         cacheControl: bytes,
         links: list[bytes],
-        hints: list[tuple[bytes, bytes]] | None,
+        hints: _Hints | None,
     ) -> HotResponse | None:
         """
         Answer with C{rep} as L{h2site.web.pages.announceLinks} and
@@ -382,16 +405,7 @@ class HotRoutes:
         else:
             data = b""
         early = None
-        if (
-            hints is not None
-            and method == b"GET"
-            and isNavigation(
-                _last(headers, b"sec-fetch-mode"), _last(headers, b"accept")
-            )
-            and not bypassesCache(
-                _last(headers, b"cache-control"), _last(headers, b"pragma")
-            )
-        ):
+        if hints is not None and method == b"GET" and _wantsHints(headers):
             early = hints
         fields = self._fields(body, status, cacheControl, links, request.secure)
         # A string: twisted.web.http is a module proxy, slow to look into.

@@ -49,6 +49,38 @@ __all__ = ["Output", "responseFields"]
 _INFORMATIONAL_KEPT = 16
 
 
+class _Informational:
+    """
+    An informational response as a connection framed it, kept with the
+    headers it came from and, unless they are a tuple (of tuples: they
+    cannot change), a copy of them, to tell whether it still stands for
+    them.
+    """
+
+    __slots__ = ("block", "code", "fields", "frameHead", "headers", "snapshot")
+
+    def __init__(
+        self,
+        headers: Sequence[tuple[bytes, bytes]],
+        code: int,
+        fields: list[tuple[bytes, bytes]],
+        block: bytes,
+    ) -> None:
+        #: Held, so that its id() stays its own while kept.
+        self.headers = headers
+        self.snapshot = None if type(headers) is tuple else list(headers)
+        self.code = code
+        self.fields = fields
+        self.block = block
+        #: The HEADERS frame's first five bytes (its stream's four follow),
+        #: or None when the block needs more than one frame (h2 frames it
+        #: with CONTINUATION).  A peer's frames are never smaller than
+        #: MAX_DATA_FRAME (RFC 9113, 6.5.2), so this holds for any peer.
+        self.frameHead = (
+            None if len(block) > MAX_DATA_FRAME else headersFrame(0, block)[:5]
+        )
+
+
 def _pending(h2: H2StateMachine) -> bytes:
     """
     What C{h2} framed and we have not taken yet: C{data_to_send()}, without
@@ -124,17 +156,9 @@ class Output:
         #: Informational responses framed but not sent yet: they go first in
         #: the next pass, before any final headers.
         self._early: list[bytes] = []
-        #: The fields and block of informational responses by their headers'
-        #: identity (L{writeInformational}).
-        self._informational: dict[
-            tuple[int, int],
-            tuple[
-                Sequence[tuple[bytes, bytes]],
-                list[tuple[bytes, bytes]],
-                list[tuple[bytes, bytes]],
-                bytes,
-            ],
-        ] = {}
+        #: Informational responses framed before, by their headers' identity
+        #: (L{writeInformational}).
+        self._informational: dict[int, _Informational] = {}
         self._passCall: IDelayedCall | None = None
         self._framing = False
         self.buffered = 0
@@ -180,29 +204,38 @@ class Output:
         if stream.closed or stream.headersSent or stream.headers is not None:
             return False
         # The hot path hands the same hints (one list per page) every time:
-        # their block is kept with them, and used while they are unchanged.
-        # Holding the list keeps its id() its own.
-        kept = self._informational.get((code, id(headers)))
-        if kept is not None and kept[0] is headers and kept[1] == headers:
-            fields, block = kept[2], kept[3]
+        # their frame is kept with them, and used while they are unchanged.
+        kept = self._informational.get(id(headers))
+        if (
+            kept is None
+            or kept.headers is not headers
+            or kept.code != code
+            or (kept.snapshot is not None and kept.snapshot != headers)
+        ):
+            kept = self._keepInformational(code, headers)
+        if kept.frameHead is None:
+            self._h2.send_headers(stream.streamID, kept.fields)
         else:
-            fields = [(b":status", b"%d" % code)]
-            fields.extend((name.lower(), value) for name, value in headers)
-            block = self._fields.encode(fields)
-            if len(self._informational) >= _INFORMATIONAL_KEPT:
-                self._informational.clear()
-            self._informational[code, id(headers)] = (
-                headers,
-                list(headers),
-                fields,
-                block,
+            self._early.append(
+                kept.frameHead + stream.streamID.to_bytes(4, "big") + kept.block
             )
-        if len(block) > min(self._h2.max_outbound_frame_size, MAX_DATA_FRAME):
-            self._h2.send_headers(stream.streamID, fields)
-        else:
-            self._early.append(headersFrame(stream.streamID, block))
         self.schedule()
         return True
+
+    def _keepInformational(
+        self, code: int, headers: Sequence[tuple[bytes, bytes]]
+    ) -> _Informational:
+        """
+        Encode an informational response, and keep it for its headers.
+        """
+        fields = [(b":status", b"%d" % code)]
+        fields.extend((name.lower(), value) for name, value in headers)
+        block = self._fields.encode(fields)
+        if len(self._informational) >= _INFORMATIONAL_KEPT:
+            self._informational.clear()
+        kept = _Informational(headers, code, fields, block)
+        self._informational[id(headers)] = kept
+        return kept
 
     def requestDone(self, stream: Stream) -> None:
         if stream.closed:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import succeed
 from twisted.internet.task import Clock
@@ -21,7 +23,9 @@ from h2site.files.store import FileStore, MemoryLimits
 from h2site.http.earlyhints import sendEarlyHints
 from h2site.http.interfaces import HotRequest, HotResponse
 from h2site.ops.accesslog import combinedLine, entryFor
+from h2site.preload.policy import bypassesCache, isNavigation
 from h2site.web.headers import buildHeaderPolicy
+from h2site.web.hot import _wantsHints
 from h2site.web.root import SiteRoot, buildResource
 from h2site.web.site import H2Site
 from tests.helpers import DEMO_SITE, makeSite
@@ -189,3 +193,46 @@ class HotRoutesTests(SynchronousTestCase):
         """
         site = H2Site(demoRoot(), self.logged.append, hotPath=False)
         self.assertIsNone(site.hotResponse(request(b"/")))
+
+
+_VALUES = st.sampled_from(
+    [
+        b"navigate",
+        b"Navigate ",
+        b"cors",
+        b"no-cors",
+        b"",
+        b"text/html",
+        b"*/*",
+        b"text/html;q=0",
+        b"no-cache",
+        b"no-store",
+        b"max-age=0",
+        b"x, no-cache",
+    ]
+)
+_NAMES = st.sampled_from([b"sec-fetch-mode", b"accept", b"cache-control", b"pragma"])
+
+
+class WantsHintsTests(SynchronousTestCase):
+    """
+    L{_wantsHints} answers as L{isNavigation} and L{bypassesCache} do,
+    which the general path asks.
+    """
+
+    @settings(max_examples=500, deadline=None)
+    @example({b"sec-fetch-mode": [b"navigate"], b"pragma": [b"no-cache"]})
+    @example({b"sec-fetch-mode": [b"navigate"], b"cache-control": [b"no-store"]})
+    @example({b"sec-fetch-mode": [b"cors", b"navigate"]})
+    @example({b"sec-fetch-mode": [b"navigate", b"cors"], b"accept": [b"text/html"]})
+    @example({b"accept": [b"text/html"]})
+    @given(st.dictionaries(_NAMES, st.lists(_VALUES, min_size=1, max_size=3)))
+    def test_sameAsPolicy(self, headers: dict[bytes, list[bytes]]) -> None:
+        def last(name: bytes) -> bytes | None:
+            values = headers.get(name)
+            return values[-1] if values else None
+
+        expected = isNavigation(
+            last(b"sec-fetch-mode"), last(b"accept")
+        ) and not bypassesCache(last(b"cache-control"), last(b"pragma"))
+        self.assertEqual(_wantsHints(headers), expected)

@@ -22,7 +22,7 @@ from hyperframe.frame import (
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from h2site.http.h2.frames import FieldEncoder
+from h2site.http.h2.frames import FieldEncoder, headersFrame
 from h2site.http.h2.output import Output
 from h2site.http.h2.stream import Stream
 from h2site.http.limits import ConnectionLimits
@@ -224,6 +224,47 @@ class InformationalTests(SynchronousTestCase):
                 (b"link", b"</a.css>; rel=preload; as=style"),
                 (b"link", b"</b.mjs>; rel=modulepreload"),
             ],
+        )
+
+    def test_tupleFramedOnce(self) -> None:
+        """
+        Hints in a tuple (the hot path's) cannot change: their block is
+        made once, and each stream's frame is that block framed for it.
+        """
+        h2 = H2StateMachine(H2Configuration(client_side=False))
+        encoder = FieldEncoder()
+        output = Output(
+            h2, {}, ConnectionLimits(), encoder, Clock(), lambda: None, _nothing
+        )
+        hints = ((b"link", b"</a.css>; rel=preload; as=style"),)
+        frames = []
+        for streamID in (1, 3, 0x7FFFFFFF):
+            stream = cast(
+                Stream,
+                SimpleNamespace(
+                    closed=False, headersSent=False, headers=None, streamID=streamID
+                ),
+            )
+            self.assertTrue(output.writeInformational(stream, 103, hints))
+            frames.append(output._early.pop())
+        block = encoder.encode([(b":status", b"103"), *hints])
+        self.assertEqual(
+            frames,
+            [headersFrame(streamID, block) for streamID in (1, 3, 0x7FFFFFFF)],
+        )
+        self.assertEqual(len(output._informational), 1)
+        # The same fields as another tuple are framed alike.
+        stream = cast(
+            Stream,
+            SimpleNamespace(closed=False, headersSent=False, headers=None, streamID=5),
+        )
+        output.writeInformational(stream, 103, tuple(list(hints)))
+        self.assertEqual(output._early.pop(), headersFrame(5, block))
+        # Another code, the same tuple: framed anew.
+        output.writeInformational(stream, 100, hints)
+        self.assertEqual(
+            Decoder().decode(output._early.pop()[9:], raw=True)[0],
+            (b":status", b"100"),
         )
 
 
