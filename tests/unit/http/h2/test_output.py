@@ -263,7 +263,7 @@ class InformationalTests(SynchronousTestCase):
         # Another code, the same tuple: framed anew.
         output.writeInformational(stream, 100, hints)
         self.assertEqual(
-            Decoder().decode(output._early.pop()[9:], raw=True)[0],
+            list(Decoder().decode(output._early.pop()[9:], raw=True))[0],
             (b":status", b"100"),
         )
 
