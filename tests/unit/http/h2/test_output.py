@@ -263,7 +263,7 @@ class InformationalTests(SynchronousTestCase):
         # Another code, the same tuple: framed anew.
         output.writeInformational(stream, 100, hints)
         self.assertEqual(
-            list(Decoder().decode(output._early.pop()[9:], raw=True))[0],
+            next(iter(Decoder().decode(output._early.pop()[9:], raw=True))),
             (b":status", b"100"),
         )
 
