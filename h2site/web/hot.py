@@ -137,10 +137,8 @@ def _wantsHints(headers: Mapping[bytes, list[bytes]]) -> bool:
     navigation says C{Sec-Fetch-Mode: navigate} and, but for a reload, no
     C{Cache-Control} or C{Pragma}: that is answered without parsing.
     """
-    mode = headers.get(b"sec-fetch-mode")
-    if (not mode or mode[-1] != b"navigate") and not isNavigation(
-        _last(headers, b"sec-fetch-mode"), _last(headers, b"accept")
-    ):
+    mode = _last(headers, b"sec-fetch-mode")
+    if mode != b"navigate" and not isNavigation(mode, _last(headers, b"accept")):
         return False
     if b"cache-control" not in headers and b"pragma" not in headers:
         return True

@@ -81,13 +81,15 @@ class _Informational:
         )
 
 
-def _pending(h2: H2StateMachine) -> bytes:
+def _takePending(h2: H2StateMachine, out: list[bytes | memoryview]) -> None:
     """
-    What C{h2} framed and we have not taken yet: C{data_to_send()}, without
-    the two buffers it makes when there is nothing (a pass asks up to four
-    times, and there usually is nothing).
+    Move what C{h2} framed and we have not taken yet to C{out}, so that it
+    goes before what we frame next: C{data_to_send()}, but only when there
+    is something (it makes two buffers even when empty, and a pass asks up
+    to four times, usually for nothing).
     """
-    return h2.data_to_send() if h2._data_to_send else b""
+    if h2._data_to_send:
+        out.append(h2.data_to_send())
 
 
 def responseFields(code: bytes, headers: Headers) -> list[tuple[bytes, bytes]]:
@@ -377,9 +379,7 @@ class Output:
                 sent = self._frameReady(out)
             finally:
                 self._framing = False
-        pending = _pending(self._h2)
-        if pending:
-            out.append(pending)
+        _takePending(self._h2, out)
         return sent
 
     def passEnded(self) -> None:
@@ -439,9 +439,7 @@ class Output:
                     # h2's stream state needs no news of response headers:
                     # the DATA and END_STREAM that follow go through it.
                     # (As headersFrame frames them, without its copy.)
-                    pending = _pending(h2)
-                    if pending:
-                        out.append(pending)
+                    _takePending(h2, out)
                     length = len(block)
                     out.append(
                         FRAME_HEADER.pack(
@@ -460,9 +458,7 @@ class Output:
                 last = size - (size - 1) // frameSize * frameSize if end else 0
                 direct = size - last
                 if direct:
-                    pending = _pending(h2)
-                    if pending:
-                        out.append(pending)
+                    _takePending(h2, out)
                     state = h2.streams[streamID]
                     h2.outbound_flow_control_window -= direct
                     state.outbound_flow_control_window -= direct
@@ -501,9 +497,7 @@ class Output:
         """
         h2 = self._h2
         streamID = stream.streamID
-        pending = _pending(h2)
-        if pending:
-            out.append(pending)
+        _takePending(h2, out)
         h2.state_machine.process_input(ConnectionInputs.SEND_DATA)
         state = h2.streams[streamID]
         machine = state.state_machine
@@ -526,9 +520,7 @@ class Output:
         send), and the block is L{FieldEncoder}'s, from its cache.
         """
         h2 = self._h2
-        pending = _pending(h2)
-        if pending:
-            out.append(pending)
+        _takePending(h2, out)
         h2.state_machine.process_input(ConnectionInputs.SEND_HEADERS)
         machine = h2.streams[streamID].state_machine
         machine.process_input(StreamInputs.SEND_HEADERS)

@@ -419,6 +419,19 @@ def _client() -> H2StateMachine:
     return connection
 
 
+def _serverWithRequests(*streamIDs: int) -> H2StateMachine:
+    """
+    A server that received a whole request on each of C{streamIDs}, the
+    last of which its client then reset.
+    """
+    server, client = _server(), _client()
+    for streamID in streamIDs:
+        client.send_headers(streamID, requestHeaders("/"), end_stream=True)
+    client.reset_stream(streamIDs[-1])
+    server.receive_data(client.data_to_send())
+    return server
+
+
 class FrameBufferTests(GuardTestCase):
     """
     C{h2}'s C{FrameBuffer}, which L{h2site.http.h2.frames.LimitedFrameBuffer}
@@ -555,11 +568,7 @@ class H2ConnectionTests(GuardTestCase):
         C{outbound_flow_control_window}, and a closed stream stays there
         until h2 culls it.
         """
-        server, client = _server(), _client()
-        client.send_headers(1, requestHeaders("/"), end_stream=True)
-        client.send_headers(3, requestHeaders("/"), end_stream=True)
-        client.reset_stream(3)
-        server.receive_data(client.data_to_send())
+        server = _serverWithRequests(1, 3)
         with self.relying(
             "H2Connection.streams (by id), H2Stream.closed and "
             "H2Stream.outbound_flow_control_window",
@@ -629,11 +638,7 @@ class H2ConnectionTests(GuardTestCase):
         would, and refuses a stream that cannot send: h2site packs that frame
         itself.
         """
-        server, client = _server(), _client()
-        client.send_headers(1, requestHeaders("/"), end_stream=True)
-        client.send_headers(3, requestHeaders("/"), end_stream=True)
-        client.reset_stream(3)
-        server.receive_data(client.data_to_send())
+        server = _serverWithRequests(1, 3)
         with self.relying(
             "H2Connection.state_machine.process_input(ConnectionInputs.SEND_DATA), "
             "H2Stream.state_machine.process_input(StreamInputs.SEND_DATA and "
@@ -776,12 +781,7 @@ class IntakeTests(GuardTestCase):
         and C{SEND_END_STREAM} close a stream as C{send_headers(...,
         end_stream=True)} does, and refuse a stream that cannot send.
         """
-        server, client = _server(), _client()
-        client.send_headers(1, requestHeaders("/"), end_stream=True)
-        client.send_headers(3, requestHeaders("/"), end_stream=True)
-        client.send_headers(5, requestHeaders("/"), end_stream=True)
-        client.reset_stream(5)
-        server.receive_data(client.data_to_send())
+        server = _serverWithRequests(1, 3, 5)
         with self.relying(
             "H2Connection.state_machine.process_input(ConnectionInputs."
             "SEND_HEADERS), H2Stream.state_machine.process_input(StreamInputs."
